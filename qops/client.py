@@ -196,9 +196,7 @@ class Client:
         self.broker = Broker.from_url(target.url)
         self._known_queues: set[str] = set()
 
-    def enqueue(
-        self, task: Task | str, payload: Payload | None = None, **options: Any
-    ) -> TaskInfo:
+    def enqueue(self, task: Task | str, payload: Payload | None = None, **options: Any) -> TaskInfo:
         """Enqueue one task, given as a `Task` or as a type with payload and options.
 
         Raises:

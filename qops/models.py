@@ -47,10 +47,14 @@ def bytes_json(data: bytes | None) -> dict[str, Any] | None:
     except UnicodeDecodeError:
         return {"encoding": "base64", "data": base64.b64encode(data).decode("ascii")}
     try:
-        return {"encoding": "json", "data": json.loads(text)} if text else {
-            "encoding": "text",
-            "data": "",
-        }
+        return (
+            {"encoding": "json", "data": json.loads(text)}
+            if text
+            else {
+                "encoding": "text",
+                "data": "",
+            }
+        )
     except ValueError:
         return {"encoding": "text", "data": text}
 

@@ -1,0 +1,173 @@
+"""What every ``qops`` command shares: global options, output, and errors mapped to exit codes.
+
+Global options (``--redis-url``, ``--profile``, ``--json``, ``--quiet``, ``--no-color``,
+``--debug``) are accepted before the subcommand (on the root callback) and after it (each
+command decorated with `command` gets them added to its signature).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from qops.errors import InvalidInputError, QopsError
+
+if TYPE_CHECKING:
+    from qops.inspector import Inspector
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_NOT_FOUND = 3
+EXIT_UNREACHABLE = 4
+EXIT_CONFIRM = 5
+EXIT_INTERRUPTED = 130
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 success (an empty listing included), 1 operation failed, "
+    "2 usage or input error, 3 queue or task not found, 4 Redis unreachable or "
+    "authentication refused, 5 confirmation needed but not on a terminal, 130 interrupted."
+)
+
+
+@dataclass
+class Settings:
+    """Global options, merged from the root callback and the subcommand."""
+
+    redis_url: str | None = None
+    profile: str | None = None
+    json: bool = False
+    quiet: bool = False
+    no_color: bool = False
+    debug: bool = False
+    _inspector: Inspector | None = field(default=None, repr=False)
+
+    @property
+    def color(self) -> bool:
+        return not self.no_color and "NO_COLOR" not in os.environ
+
+    def out(self) -> Console:
+        """Console for data on stdout (tables); never used for ``--json``."""
+        return Console(no_color=not self.color, highlight=False, soft_wrap=False)
+
+    def err(self) -> Console:
+        return Console(stderr=True, no_color=not self.color, highlight=False)
+
+    def inspector(self) -> Inspector:
+        if self._inspector is None:
+            from qops.inspector import Inspector
+
+            self._inspector = Inspector(self.redis_url, profile=self.profile)
+        return self._inspector
+
+    def info(self, message: str) -> None:
+        """A human message on stderr, silenced by ``--quiet``."""
+        if not self.quiet:
+            self.err().print(message, markup=False)
+
+    def emit_json(self, data: Any) -> None:
+        typer.echo(json.dumps(data, ensure_ascii=False, sort_keys=False))
+
+
+SETTINGS = Settings()
+
+RedisUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--redis-url",
+        "-u",
+        envvar="QOPS_REDIS_URL",
+        show_envvar=True,
+        help="Redis URL (redis://, rediss://, unix://). Default: profile, then embedded Redis.",
+    ),
+]
+ProfileOpt = Annotated[
+    str | None,
+    typer.Option("--profile", envvar="QOPS_PROFILE", help="Config profile to use."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", help="No messages on stderr.")]
+NoColorOpt = Annotated[bool, typer.Option("--no-color", help="No colour (also NO_COLOR).")]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")]
+
+_GLOBAL_PARAMS = [
+    inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=ann)
+    for name, ann, default in (
+        ("redis_url", RedisUrlOpt, None),
+        ("profile", ProfileOpt, None),
+        ("json_", JsonOpt, False),
+        ("quiet", QuietOpt, False),
+        ("no_color", NoColorOpt, False),
+        ("debug", DebugOpt, False),
+    )
+]
+
+
+def apply_globals(
+    redis_url: str | None,
+    profile: str | None,
+    json_: bool,
+    quiet: bool,
+    no_color: bool,
+    debug: bool,
+) -> None:
+    s = SETTINGS
+    s.redis_url = redis_url or s.redis_url
+    s.profile = profile or s.profile
+    s.json = json_ or s.json
+    s.quiet = quiet or s.quiet
+    s.no_color = no_color or s.no_color
+    s.debug = debug or s.debug
+
+
+def fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
+    """Print one error line on stderr; ``raise fail(...)`` exits with ``code``."""
+    SETTINGS.err().print(f"qops: error: {message}", markup=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def command(fn: F) -> F:
+    """Give ``fn`` the global options and turn qops errors into one line and an exit code."""
+    sig = inspect.signature(fn, eval_str=True)
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        apply_globals(*(kwargs.pop(p.name) for p in _GLOBAL_PARAMS))
+        try:
+            return fn(*args, **kwargs)
+        except QopsError as exc:
+            if SETTINGS.debug:
+                raise
+            code = exc.exit_code if not isinstance(exc, InvalidInputError) else EXIT_USAGE
+            raise fail(str(exc), code) from None
+        except KeyboardInterrupt:
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        finally:
+            if SETTINGS._inspector is not None:
+                SETTINGS._inspector.close()
+                SETTINGS._inspector = None
+
+    wrapper.__signature__ = sig.replace(  # type: ignore[attr-defined]
+        parameters=[*sig.parameters.values(), *_GLOBAL_PARAMS]
+    )
+    return wrapper  # type: ignore[return-value]
+
+
+def stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()

@@ -1,0 +1,50 @@
+"""The ``qops`` command: the root app, its global options, and where each command group lives."""
+
+from __future__ import annotations
+
+import typer
+
+from qops import __version__
+from qops.cli.common import (
+    EXIT_CODES_HELP,
+    DebugOpt,
+    JsonOpt,
+    NoColorOpt,
+    ProfileOpt,
+    QuietOpt,
+    RedisUrlOpt,
+    apply_globals,
+)
+
+app = typer.Typer(
+    name="qops",
+    help="Operate a Redis task queue (Asynq-compatible) from a terminal.",
+    epilog=EXIT_CODES_HELP,
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def main(
+    redis_url: RedisUrlOpt = None,
+    profile: ProfileOpt = None,
+    json_: JsonOpt = False,
+    quiet: QuietOpt = False,
+    no_color: NoColorOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Global options go before or after the subcommand."""
+    apply_globals(redis_url, profile, json_, quiet, no_color, debug)
+
+
+@app.command()
+def version() -> None:
+    """Print the qops version."""
+    typer.echo(__version__)
+
+
+def run() -> None:
+    app(prog_name="qops")
