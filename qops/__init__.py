@@ -46,7 +46,40 @@ _EXPORTS = {
     "CorruptTaskError": "qops.errors",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "AsyncClient",
+    "Client",
+    "ConfigError",
+    "ConnectionFailedError",
+    "CorruptTaskError",
+    "DailyStats",
+    "DuplicateTaskError",
+    "EnqueueRefusedError",
+    "GroupInfo",
+    "Handlers",
+    "Inspector",
+    "InvalidInputError",
+    "InvalidTaskError",
+    "NotFoundError",
+    "QopsError",
+    "QueueInfo",
+    "QueueNotEmptyError",
+    "QueueNotFoundError",
+    "QueueStateError",
+    "Scheduler",
+    "SchedulerEnqueueEvent",
+    "SchedulerEntry",
+    "ServerInfo",
+    "SkipRetry",
+    "Task",
+    "TaskIdConflictError",
+    "TaskInfo",
+    "TaskNotFoundError",
+    "TaskState",
+    "TaskStateError",
+    "Worker",
+    "WorkerInfo",
+]
 
 if TYPE_CHECKING:
     from qops.client import AsyncClient, Client

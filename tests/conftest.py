@@ -19,11 +19,11 @@ def redis_server() -> Iterator[RedisServer]:
 
 
 @pytest.fixture
-def redis_url(redis_server: RedisServer) -> Iterator[str]:
+def redis_url(redis_server: RedisServer) -> str:
     r = redis.Redis.from_url(redis_server.url)
     r.flushall()
     r.close()
-    yield redis_server.url
+    return redis_server.url
 
 
 @pytest.fixture
