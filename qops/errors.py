@@ -3,7 +3,8 @@
     QopsError                       exit 1
     ├── InvalidInputError           exit 2  (also a ValueError)
     │   ├── InvalidTaskError                bad task type, option or payload
-    │   └── ConfigError                     bad config file, profile or URL
+    │   ├── ConfigError                     bad config file, profile or URL
+    │   └── InvalidArgumentError            bad Inspector argument: state, page, day count
     ├── ConnectionFailedError       exit 4  Redis unreachable, or authentication refused
     ├── NotFoundError               exit 3
     │   ├── QueueNotFoundError
@@ -40,6 +41,10 @@ class InvalidTaskError(InvalidInputError):
 
 class ConfigError(InvalidInputError):
     """A config file, profile or Redis URL is not valid."""
+
+
+class InvalidArgumentError(InvalidInputError):
+    """An Inspector argument is not one of the allowed values (a task state, a page)."""
 
 
 class ConnectionFailedError(QopsError):
