@@ -134,28 +134,36 @@ class _EnqueuePlan:
                 self.calls.append(cmd("SADD", keys.ALL_QUEUES, q))
                 self.covers.append(None)
         self.new_queues = {t.queue for t in tasks} - known_queues
+        # Plain tasks of a queue share one script call; a unique or grouped task of the same
+        # queue closes the open batch first, so tasks land in the order they were given.
+        self._now_ns = time.time_ns()
         batches: dict[str, list[int]] = {}
         for i, p in enumerate(self.prepared):
+            q = p.task.queue
             if p.unique_key or p.state is TaskState.AGGREGATING:
+                self._flush(q, batches.pop(q, []))
                 self.calls.append(p.call())
                 self.covers.append([i])
             else:
-                batches.setdefault(p.task.queue, []).append(i)
-        now_ns = time.time_ns()
+                batch = batches.setdefault(q, [])
+                batch.append(i)
+                if len(batch) == BATCH:
+                    self._flush(q, batches.pop(q))
         for q, idxs in batches.items():
-            for start in range(0, len(idxs), BATCH):
-                chunk = idxs[start : start + BATCH]
-                task_keys = [keys.task(q, self.prepared[i].id) for i in chunk]
-                argv: list[str | bytes | int] = [now_ns, keys.wake_channel(q)]
-                for i in chunk:
-                    p = self.prepared[i]
-                    scheduled = p.state is TaskState.SCHEDULED
-                    group = p.task.group if scheduled and p.task.group else ""
-                    argv += [p.msg, p.id, p.score if scheduled else "", group]
-                self.calls.append(
-                    lua("enqueue", [keys.pending(q), keys.scheduled(q), *task_keys], argv)
-                )
-                self.covers.append(chunk)
+            self._flush(q, idxs)
+
+    def _flush(self, q: str, idxs: list[int]) -> None:
+        if not idxs:
+            return
+        task_keys = [keys.task(q, self.prepared[i].id) for i in idxs]
+        argv: list[str | bytes | int] = [self._now_ns, keys.wake_channel(q)]
+        for i in idxs:
+            p = self.prepared[i]
+            scheduled = p.state is TaskState.SCHEDULED
+            group = p.task.group if scheduled and p.task.group else ""
+            argv += [p.msg, p.id, p.score if scheduled else "", group]
+        self.calls.append(lua("enqueue", [keys.pending(q), keys.scheduled(q), *task_keys], argv))
+        self.covers.append(idxs)
 
     def outcomes(self, replies: list[Any]) -> list[TaskInfo | QopsError]:
         out: list[TaskInfo | QopsError | None] = [None] * len(self.prepared)
