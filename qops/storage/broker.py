@@ -20,6 +20,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from qops.connection import mask_url
 from qops.errors import ConnectionFailedError
 from qops.storage.calls import Call
+from qops.storage.scripts import Script
 
 _UNREACHABLE = (RedisConnectionError, RedisTimeoutError, AuthenticationError, OSError)
 
@@ -46,8 +47,20 @@ def _reraise_auth(url: str, exc: ResponseError) -> None:
         raise _failed(url, exc) from exc
 
 
-def _first_error(results: list[Any]) -> Exception | None:
-    return next((r for r in results if isinstance(r, Exception)), None)
+def _unloaded(calls: Sequence[Call], results: list[Any]) -> tuple[list[int], list[Script]]:
+    """Indexes of the calls Redis answered NOSCRIPT, and the scripts to load for them."""
+    missing = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
+    scripts = {c.script.sha: c.script for i in missing if (c := calls[i]).script is not None}
+    return missing, list(scripts.values())
+
+
+def _settle(url: str, results: list[Any], raise_on_error: bool) -> list[Any]:
+    err = next((r for r in results if isinstance(r, Exception)), None)
+    if isinstance(err, ResponseError):
+        _reraise_auth(url, err)
+    if raise_on_error and err is not None:
+        raise err
+    return results
 
 
 class Broker:
@@ -97,22 +110,16 @@ class Broker:
                 return [exc]
         try:
             results = self._pipeline(calls)
-            missing = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
+            missing, scripts = _unloaded(calls, results)
+            for s in scripts:
+                self.redis.execute_command("SCRIPT", "LOAD", s.source)
             if missing:
-                for s in {id(calls[i].script): calls[i].script for i in missing}.values():
-                    assert s is not None
-                    self.redis.execute_command("SCRIPT", "LOAD", s.source)
                 again = self._pipeline([calls[i] for i in missing])
                 for i, r in zip(missing, again, strict=True):
                     results[i] = r
         except _UNREACHABLE as exc:
             raise _failed(self.url, exc) from exc
-        err = _first_error(results)
-        if isinstance(err, ResponseError):
-            _reraise_auth(self.url, err)
-        if raise_on_error and err is not None:
-            raise err
-        return results
+        return _settle(self.url, results, raise_on_error)
 
     def _pipeline(self, calls: Sequence[Call]) -> list[Any]:
         pipe = self.redis.pipeline(transaction=False)
@@ -163,22 +170,16 @@ class AsyncBroker:
                 return [exc]
         try:
             results = await self._pipeline(calls)
-            missing = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
+            missing, scripts = _unloaded(calls, results)
+            for s in scripts:
+                await self.redis.execute_command("SCRIPT", "LOAD", s.source)
             if missing:
-                for s in {id(calls[i].script): calls[i].script for i in missing}.values():
-                    assert s is not None
-                    await self.redis.execute_command("SCRIPT", "LOAD", s.source)
                 again = await self._pipeline([calls[i] for i in missing])
                 for i, r in zip(missing, again, strict=True):
                     results[i] = r
         except _UNREACHABLE as exc:
             raise _failed(self.url, exc) from exc
-        err = _first_error(results)
-        if isinstance(err, ResponseError):
-            _reraise_auth(self.url, err)
-        if raise_on_error and err is not None:
-            raise err
-        return results
+        return _settle(self.url, results, raise_on_error)
 
     async def _pipeline(self, calls: Sequence[Call]) -> list[Any]:
         pipe = self.redis.pipeline(transaction=False)
