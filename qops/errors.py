@@ -15,7 +15,8 @@
     ├── TaskStateError              exit 1  the operation is not allowed in the task's state
     ├── QueueStateError             exit 1  already paused / not paused
     ├── QueueNotEmptyError          exit 1  delete a queue that still holds tasks
-    └── CorruptTaskError            exit 1  a stored message that cannot be decoded
+    ├── CorruptTaskError            exit 1  a stored message that cannot be decoded
+    └── LeaseExpiredError           exit 1  a running task's worker stopped renewing its lease
 
 `exit_code` on each class is what the `qops` command exits with when it stops on that error.
 """
@@ -114,3 +115,14 @@ class CorruptTaskError(QopsError):
         self.key = key
         self.reason = reason
         super().__init__(f"corrupt task message at {key}: {reason}")
+
+
+class LeaseExpiredError(QopsError):
+    """The worker running a task stopped renewing its lease: it crashed or lost Redis.
+
+    The task counts as failed and is retried or archived; retry-delay functions receive this
+    error for such tasks.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("task lease expired")
