@@ -11,9 +11,9 @@ import re
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from qops.errors import InvalidTaskError
+from qops.errors import InvalidTaskError, TaskStateError
 
 DEFAULT_QUEUE = "default"
 DEFAULT_MAX_RETRY = 25
@@ -76,6 +76,15 @@ def encode_payload(payload: Payload | None) -> bytes:
         raise InvalidTaskError(f"payload cannot be encoded as JSON: {exc}") from exc
 
 
+class RunContext(Protocol):
+    """What a worker attaches to a task while it runs (see `Task.write_result`)."""
+
+    cancelled: bool
+    finished: bool
+
+    def write_result(self, data: bytes) -> None: ...
+
+
 def _name(value: object, what: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidTaskError(f"{what} must be a non-empty string")
@@ -107,6 +116,7 @@ class Task:
     __slots__ = (
         "_deadline",
         "_process_at",
+        "_run",
         "_timeout",
         "group",
         "headers",
@@ -166,6 +176,32 @@ class Task:
             raise InvalidTaskError("headers must map strings to strings")
         self.retried = 0
         self.last_error = ""
+        self._run: RunContext | None = None
+
+    @classmethod
+    def _from_message(cls, msg: Any, run: RunContext | None = None) -> Task:
+        """The task a worker hands to its handler, read from a stored ``TaskMessage``.
+
+        Built without the checks of ``__init__``: the message is already in Redis, and a task
+        written by another producer must run even where qops would have refused it.
+        """
+        t = cls.__new__(cls)
+        t.type = msg.type
+        t.payload = msg.payload
+        t.queue = msg.queue
+        t.max_retry = msg.retry
+        t._timeout = float(msg.timeout) if msg.timeout > 0 else None
+        t._deadline = float(msg.deadline) if msg.deadline > 0 else None
+        t._process_at = None
+        t.unique = None
+        t.task_id = msg.id
+        t.retention = float(msg.retention)
+        t.group = msg.group_key or None
+        t.headers = dict(msg.headers) if msg.headers else {}
+        t.retried = msg.retried
+        t.last_error = msg.error_msg
+        t._run = run
+        return t
 
     # The message stores whole seconds, as Asynq does; round up so a timeout never becomes 0.
     @property
@@ -189,6 +225,38 @@ class Task:
     def json(self) -> Any:
         """The payload decoded as JSON."""
         return json.loads(self.payload)
+
+    @property
+    def cancelled(self) -> bool:
+        """True once the worker has given up on this run.
+
+        That happens at the task's deadline, on a cancel request, or at shutdown. A sync handler
+        runs in a thread that cannot be stopped from outside; long-running sync code should
+        check this flag and return early.
+        """
+        return self._run is not None and self._run.cancelled
+
+    def is_cancelled(self) -> bool:
+        """The same as `cancelled`, as a method."""
+        return self.cancelled
+
+    def write_result(self, result: Payload) -> None:
+        """Store ``result`` in the task's ``result`` field, as Asynq's ResultWriter does.
+
+        ``bytes`` are stored as they are, anything else as JSON. The write goes out at once
+        without blocking the handler, and always before the task's outcome is recorded. The
+        result outlives the run only when the task is kept: completed with a retention, retried
+        or archived.
+
+        Raises:
+            TaskStateError: the task is not running in a worker, or its run is over.
+        """
+        run = self._run
+        if run is None:
+            raise TaskStateError("write_result works only on a task a worker is running")
+        if run.finished or run.cancelled:
+            raise TaskStateError(f"task {self.task_id!r} is no longer running")
+        run.write_result(encode_payload(result))
 
     def __repr__(self) -> str:
         return f"Task({self.type!r}, queue={self.queue!r}, id={self.task_id!r})"

@@ -1,0 +1,290 @@
+"""`Worker`: serves queues with the handlers of a `Handlers`, with Asynq's semantics.
+
+One asyncio loop runs everything: the fetcher and the async handlers, the outcome writer, the
+heartbeat (which also extends leases), the Pub/Sub listener (cancel requests and wake-ups) and
+the maintenance loops (forwarder, recoverer, janitor, aggregator). Sync handlers run in a pool
+of threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from qops import connection
+from qops.errors import InvalidInputError
+from qops.storage.broker import AsyncBroker
+from qops.worker.backoff import RetryDelay, default_retry_delay
+from qops.worker.handlers import Handlers
+from qops.worker.heartbeat import Heartbeat
+from qops.worker.listener import Listener
+from qops.worker.periodic import duration
+from qops.worker.processor import Processor
+from qops.worker.queues import QueueOrder, normalize, parse_queues
+from qops.worker.threads import HandlerThreads
+
+__all__ = ["Worker", "parse_queues"]
+
+log = logging.getLogger("qops.worker")
+
+# Seconds the last outcome writes may take at shutdown before they are left to the recoverer.
+FINAL_FLUSH_TIMEOUT = 5.0
+
+
+class _Loop(Protocol):
+    async def run(self, stopping: asyncio.Event) -> None: ...
+
+
+class Worker:
+    """Processes tasks from Redis queues with the handlers registered in ``handlers``.
+
+    Args:
+        handlers: Task types and their handlers.
+        redis_url: Redis URL; default ``QOPS_REDIS_URL``, the config profile, then the
+            embedded Redis.
+        profile: Config profile to read the URL from.
+        queues: Queues to serve, as ``{"critical": 6, "default": 3}``, a list of names
+            (weight 1 each), or a spec string ``"critical=6,default=3"``. Default
+            ``{"default": 1}``.
+        strict_priority: Always empty higher-priority queues first; otherwise a queue is
+            tried first with probability weight / sum of weights.
+        concurrency: Tasks run at the same time.
+        shutdown_timeout: Seconds running tasks get to finish on shutdown before they are put
+            back at the head of their queue.
+        retry_delay: ``(retried, error, task) -> seconds`` before a failed task runs again.
+            Default: Asynq's ``retried**4 + 15 + rand(0..29) * (retried + 1)``.
+        threads: Threads for sync handlers; default ``concurrency``.
+        poll_interval: Seconds between looks at empty queues (jittered ±50 %). qops producers
+            wake idle workers at once; this bounds the delay for producers that do not
+            (such as Go Asynq).
+        lease_duration: Seconds a task's lease lasts; it is extended while the task runs.
+            A crashed worker's tasks are recovered once their lease has lapsed.
+        heartbeat_interval: Seconds between heartbeats (and lease extensions); at most a
+            third of ``lease_duration`` is used.
+        forward_interval: Seconds between moves of due scheduled and retry tasks to pending.
+        recover_interval: Seconds between looks for tasks whose lease lapsed.
+        janitor_interval: Seconds between deletions of expired completed tasks.
+        janitor_batch_size: Completed tasks deleted per script call.
+        group_grace_period: Seconds a group must stay unchanged before it is aggregated.
+        group_max_delay: Seconds the oldest task of a group may wait; 0 means no limit.
+        group_max_size: Tasks that trigger an aggregation at once; 0 means no limit.
+    """
+
+    def __init__(
+        self,
+        handlers: Handlers,
+        *,
+        redis_url: str | None = None,
+        profile: str | None = None,
+        queues: Mapping[str, int] | Sequence[str] | str | None = None,
+        strict_priority: bool = False,
+        concurrency: int = 10,
+        shutdown_timeout: float = 8.0,
+        retry_delay: RetryDelay | None = None,
+        threads: int | None = None,
+        poll_interval: float = 0.1,
+        lease_duration: float = 30.0,
+        heartbeat_interval: float = 5.0,
+        forward_interval: float = 5.0,
+        recover_interval: float = 60.0,
+        janitor_interval: float = 8.0,
+        janitor_batch_size: int = 100,
+        group_grace_period: float = 60.0,
+        group_max_delay: float = 0.0,
+        group_max_size: int = 0,
+    ) -> None:
+        if not isinstance(handlers, Handlers):
+            raise InvalidInputError("handlers must be a qops.Handlers")
+        self.handlers = handlers
+        self.redis_url = redis_url
+        self.profile = profile
+        self.queues = normalize(queues)
+        self.strict_priority = bool(strict_priority)
+        self.concurrency = _positive_int(concurrency, "concurrency")
+        self.threads = self.concurrency if threads is None else _positive_int(threads, "threads")
+        self.shutdown_timeout = duration(shutdown_timeout, "shutdown_timeout")
+        self.retry_delay = retry_delay or default_retry_delay
+        self.poll_interval = duration(poll_interval, "poll_interval", minimum=0.001)
+        self.lease_duration = duration(lease_duration, "lease_duration", minimum=1.0)
+        self.heartbeat_interval = min(
+            duration(heartbeat_interval, "heartbeat_interval", positive=True),
+            self.lease_duration / 3,
+        )
+        self.forward_interval = duration(forward_interval, "forward_interval", positive=True)
+        self.recover_interval = duration(recover_interval, "recover_interval", positive=True)
+        self.janitor_interval = duration(janitor_interval, "janitor_interval", positive=True)
+        self.janitor_batch_size = _positive_int(janitor_batch_size, "janitor_batch_size")
+        self.group_grace_period = duration(group_grace_period, "group_grace_period", minimum=1.0)
+        self.group_max_delay = duration(group_max_delay, "group_max_delay")
+        if not isinstance(group_max_size, int) or group_max_size < 0:
+            raise InvalidInputError(
+                f"group_max_size must be an integer >= 0, got {group_max_size!r}"
+            )
+        self.group_max_size = group_max_size
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._hard: asyncio.Event | None = None
+        self._stop_early = False
+        self._lock = threading.Lock()
+        self.heartbeat: Heartbeat | None = None
+        self.processor: Processor | None = None
+
+    # -- control ------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Serve until SIGTERM or SIGINT (a second one stops at once); return 0.
+
+        Raises:
+            ConnectionFailedError: Redis cannot be reached at startup.
+        """
+        asyncio.run(self.serve())
+        return 0
+
+    def stop(self) -> None:
+        """Ask for a graceful shutdown; safe from any thread, also before `serve` starts."""
+        with self._lock:
+            loop, stop = self._loop, self._stop
+            if loop is None or stop is None:
+                self._stop_early = True
+                return
+        loop.call_soon_threadsafe(self._request_stop)
+
+    def _request_stop(self) -> None:
+        assert self._stop is not None and self._hard is not None
+        if self._stop.is_set():
+            log.warning("stopping now: requeueing running tasks")
+            self._hard.set()
+        else:
+            log.info("shutting down: waiting up to %gs for running tasks", self.shutdown_timeout)
+            self._stop.set()
+
+    # -- serving ------------------------------------------------------------------------------
+
+    async def serve(self) -> None:
+        """Serve until `stop` is called or SIGTERM/SIGINT arrives (in the main thread).
+
+        Raises:
+            ConnectionFailedError: Redis cannot be reached at startup.
+        """
+        target = connection.resolve(self.redis_url, self.profile)
+        broker = AsyncBroker.from_url(target.url)
+        try:
+            await broker.ping()
+            await self._serve(broker)
+        finally:
+            with self._lock:
+                self._loop = self._stop = self._hard = None
+            await broker.close()
+
+    async def _serve(self, broker: AsyncBroker) -> None:
+        loop = asyncio.get_running_loop()
+        stop, hard = asyncio.Event(), asyncio.Event()
+        with self._lock:
+            self._loop, self._stop, self._hard = loop, stop, hard
+            if self._stop_early:
+                self._stop_early = False
+                stop.set()
+        executor = HandlerThreads(self.threads)
+        processor = Processor(
+            broker=broker,
+            handlers=self.handlers,
+            order=QueueOrder(self.queues, self.strict_priority),
+            concurrency=self.concurrency,
+            executor=executor,
+            retry_delay=self.retry_delay,
+            lease_duration=self.lease_duration,
+            poll_interval=self.poll_interval,
+        )
+        heartbeat = Heartbeat(
+            broker,
+            processor,
+            queues=self.queues,
+            strict_priority=self.strict_priority,
+            concurrency=self.concurrency,
+            interval=self.heartbeat_interval,
+        )
+        self.processor, self.heartbeat = processor, heartbeat
+        listener = Listener(broker, processor, self.queues)
+        done = asyncio.Event()  # the writer, heartbeat and listener stop on it
+        maintenance_stop = asyncio.Event()
+        writer = loop.create_task(processor.ledger.run(done))
+        beats = loop.create_task(heartbeat.run(done))
+        listening = loop.create_task(listener.run(done))
+        chores = [loop.create_task(m.run(maintenance_stop)) for m in self._maintenance(broker)]
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(2.0):
+                await listener.ready.wait()
+        fetcher = loop.create_task(processor.fetch())
+        restore = self._install_signals(loop)
+        log.info(
+            "worker %s serving %s with concurrency %d",
+            heartbeat.identity.server_id,
+            ", ".join(f"{q}={w}" for q, w in self.queues.items()),
+            self.concurrency,
+        )
+        try:
+            await stop.wait()
+        finally:
+            heartbeat.status = "closed"
+            maintenance_stop.set()
+            processor.stop_fetching()
+            await asyncio.gather(fetcher, return_exceptions=True)
+            await self._drain(processor, hard)
+            done.set()
+            try:
+                async with asyncio.timeout(FINAL_FLUSH_TIMEOUT):
+                    await writer
+            except TimeoutError:
+                log.error("could not record every outcome; the recoverer will retry those tasks")
+            await asyncio.gather(*chores, return_exceptions=True)
+            listening.cancel()
+            await asyncio.gather(listening, beats, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await heartbeat.clear()
+            executor.shutdown(wait=False, cancel_futures=True)
+            restore()
+            log.info("worker %s stopped", heartbeat.identity.server_id)
+
+    async def _drain(self, processor: Processor, hard: asyncio.Event) -> None:
+        if processor.running and not hard.is_set():
+            idle = asyncio.ensure_future(processor.wait_idle())
+            now = asyncio.ensure_future(hard.wait())
+            await asyncio.wait(
+                (idle, now), timeout=self.shutdown_timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+            idle.cancel()
+            now.cancel()
+        if processor.running:
+            log.warning("requeueing %d unfinished task(s)", len(processor.running))
+        await processor.abort_all()
+
+    def _maintenance(self, broker: AsyncBroker) -> list[_Loop]:
+        return []
+
+    def _install_signals(self, loop: asyncio.AbstractEventLoop) -> Any:
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        installed = []
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                loop.add_signal_handler(sig, self._request_stop)
+                installed.append(sig)
+            except (NotImplementedError, RuntimeError):
+                pass
+
+        def restore() -> None:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+
+        return restore
+
+
+def _positive_int(value: object, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise InvalidInputError(f"{what} must be an integer >= 1, got {value!r}")
+    return value
