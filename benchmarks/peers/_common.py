@@ -1,0 +1,265 @@
+"""What every peer's measurements share: its worker as a subprocess, the worker's memory,
+completion and latency read back from Redis, percentiles.
+
+Each peer's no-op task INCRs `DONE_KEY`; its stamp task takes the time it was sent and RPUSHes
+``time.time() - sent`` to `LATENCY_KEY` as its first act. Both run on the same machine as
+the driver, so the two clocks are one.
+
+Only the standard library and redis-py are used here: the modules run under the peers' own
+virtualenv too (see ``benchmarks/peers_venv.py``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import math
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import ModuleType, TracebackType
+from typing import Any
+
+import redis
+
+URL_ENV = "BENCH_REDIS_URL"
+DONE_KEY = "bench:done"
+LATENCY_KEY = "bench:latency"
+REPO = Path(__file__).resolve().parents[2]
+# Untimed enqueues first, so connecting and loading scripts are not counted.
+WARMUP = 20
+# Workers that take longer than this to run their first task are reported as failed.
+STARTUP_TIMEOUT = 60.0
+POLL = 0.02
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+class BenchError(Exception):
+    """A measurement could not be completed; the message says why."""
+
+
+class Unsupported(BenchError):
+    """The peer offers nothing to measure here (no bulk enqueue API, for one)."""
+
+
+def load_app(module: str, url: str) -> ModuleType:
+    """Import the app module a peer's worker loads, configured for ``url`` as the worker is."""
+    if module in sys.modules and os.environ.get(URL_ENV) != url:
+        raise BenchError(f"{module} is already configured for {os.environ.get(URL_ENV)}")
+    os.environ[URL_ENV] = url
+    return importlib.import_module(module)
+
+
+def app_url() -> str:
+    """The Redis URL an app module is configured with (set by `load_app` or the worker env)."""
+    url = os.environ.get(URL_ENV)
+    if not url:
+        raise BenchError(f"{URL_ENV} is not set")
+    return url
+
+
+def executable(name: str) -> str:
+    """A console script installed beside the running interpreter (the peer's own CLI)."""
+    path = Path(sys.executable).parent / name
+    if not path.exists():
+        raise BenchError(f"{name} is not installed beside {sys.executable}")
+    return str(path)
+
+
+def timed(work: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    work()
+    return time.perf_counter() - start
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]
+
+
+def _session_members(sid: int) -> list[int]:
+    members = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        # Fields after the command name: state ppid pgrp session ...
+        if int(stat.rsplit(")", 1)[1].split()[3]) == sid:
+            members.append(int(entry))
+    return members
+
+
+def _status_kb(pid: int, field: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class Worker:
+    """A peer's worker started as its users start it: its own CLI, in a process session of
+    its own so that it and every process it forks can be measured and stopped together.
+
+    Args:
+        argv: The command line.
+        url: The Redis URL, given to the app module as ``BENCH_REDIS_URL``.
+    """
+
+    def __init__(self, argv: Sequence[str], url: str) -> None:
+        self.argv = list(argv)
+        log_fd, self.log = tempfile.mkstemp(prefix="bench-worker-", suffix=".log")
+        path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+        env = {**os.environ, URL_ENV: url, "PYTHONPATH": path}
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(
+            self.argv,
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log_fd,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        os.close(log_fd)
+        self.peak_rss_mb = 0.0
+
+    def log_tail(self, lines: int = 8) -> str:
+        text = Path(self.log).read_text(errors="replace").strip().splitlines()
+        return " | ".join(text[-lines:])
+
+    def check_alive(self) -> None:
+        code = self.proc.poll()
+        if code is not None:
+            raise BenchError(f"worker exited with status {code}: {self.log_tail()}")
+
+    def sample_rss(self) -> None:
+        """Add the current resident memory of the worker's processes to the peak."""
+        total = 0
+        for pid in _session_members(self.proc.pid):
+            total += _status_kb(pid, "VmRSS")
+        self.peak_rss_mb = max(self.peak_rss_mb, total / 1024)
+
+    def final_rss(self) -> None:
+        # Each process's own high-water mark catches peaks between samples.
+        total = sum(_status_kb(pid, "VmHWM") for pid in _session_members(self.proc.pid))
+        self.peak_rss_mb = max(self.peak_rss_mb, total / 1024)
+
+    def stop(self) -> None:
+        """SIGTERM, as a service manager stops a worker; SIGKILL what is left after 15 s."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(15)
+        deadline = time.monotonic() + 5
+        while _session_members(self.proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+        os.unlink(self.log)
+
+    def __enter__(self) -> Worker:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def drain(
+    url: str,
+    n: int,
+    argv: Sequence[str],
+    enqueue_all: Callable[[int], object],
+    timeout: float,
+) -> dict[str, Any]:
+    """Enqueue ``n`` no-op tasks, then time a fresh worker from its start until all have run.
+
+    Returns:
+        ``tasks_per_s`` (n / seconds from worker start to the last task), ``peak_rss_mb`` of
+        the worker's processes together, ``startup_s`` until the first task ran, ``seconds``.
+    """
+    r = redis.Redis.from_url(url)
+    enqueue_all(n)
+    with Worker(argv, url) as worker:
+        first: float | None = None
+        polls = 0
+        while True:
+            done = int(r.get(DONE_KEY) or 0)
+            now = time.monotonic()
+            if done and first is None:
+                first = now
+            if done >= n:
+                break
+            worker.check_alive()
+            if first is None and now - worker.started > STARTUP_TIMEOUT:
+                raise BenchError(f"no task ran within {STARTUP_TIMEOUT:.0f} s of worker start")
+            if now - worker.started > timeout:
+                rate = done / (now - worker.started)
+                raise BenchError(f"timed out: {done} of {n} ran in {timeout:.0f} s ({rate:.0f}/s)")
+            if polls % 5 == 0:
+                worker.sample_rss()
+            polls += 1
+            time.sleep(POLL)
+        elapsed = now - worker.started
+        worker.final_rss()
+    assert first is not None
+    return {
+        "tasks_per_s": n / elapsed,
+        "peak_rss_mb": worker.peak_rss_mb,
+        "startup_s": first - worker.started,
+        "seconds": elapsed,
+    }
+
+
+def _await_stamp(r: redis.Redis, worker: Worker, deadline: float) -> float:
+    while True:
+        reply = r.blpop([LATENCY_KEY], timeout=0.5)
+        if reply is not None:
+            return float(reply[1])
+        worker.check_alive()
+        if time.monotonic() > deadline:
+            raise BenchError("a stamp task did not run in time")
+
+
+def latency(
+    url: str,
+    samples: int,
+    argv: Sequence[str],
+    send: Callable[[float], object],
+    timeout: float,
+) -> dict[str, Any]:
+    """Send stamp tasks one at a time to an idle worker; each waits for the one before.
+
+    Returns:
+        ``p50_ms`` and ``p99_ms`` from the call to enqueue until the task starts, and how many
+        ``samples`` were taken (fewer than asked when ``timeout`` seconds ran out).
+    """
+    r = redis.Redis.from_url(url)
+    with Worker(argv, url) as worker:
+        # The first task only shows that the worker is up.
+        send(time.time())
+        _await_stamp(r, worker, worker.started + STARTUP_TIMEOUT)
+        values: list[float] = []
+        end = time.monotonic() + timeout
+        while len(values) < samples and time.monotonic() < end:
+            send(time.time())
+            values.append(_await_stamp(r, worker, time.monotonic() + 30))
+    return {
+        "p50_ms": percentile(values, 50) * 1000,
+        "p99_ms": percentile(values, 99) * 1000,
+        "samples": len(values),
+    }
