@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from typer.exceptions import TyperException
 
 from qops.errors import InvalidInputError, QopsError
 
@@ -60,7 +61,8 @@ class Settings:
         return Console(no_color=not self.color, highlight=False, soft_wrap=False)
 
     def err(self) -> Console:
-        return Console(stderr=True, no_color=not self.color, highlight=False)
+        # soft_wrap: an error stays one line however narrow the terminal or pipe is.
+        return Console(stderr=True, no_color=not self.color, highlight=False, soft_wrap=True)
 
     def inspector(self) -> Inspector:
         if self._inspector is None:
@@ -80,6 +82,8 @@ class Settings:
 
 SETTINGS = Settings()
 
+GLOBAL_PANEL = "Global options"
+
 RedisUrlOpt = Annotated[
     str | None,
     typer.Option(
@@ -88,16 +92,31 @@ RedisUrlOpt = Annotated[
         envvar="QOPS_REDIS_URL",
         show_envvar=True,
         help="Redis URL (redis://, rediss://, unix://). Default: profile, then embedded Redis.",
+        rich_help_panel=GLOBAL_PANEL,
     ),
 ]
 ProfileOpt = Annotated[
     str | None,
-    typer.Option("--profile", envvar="QOPS_PROFILE", help="Config profile to use."),
+    typer.Option(
+        "--profile",
+        envvar="QOPS_PROFILE",
+        help="Config profile to use.",
+        rich_help_panel=GLOBAL_PANEL,
+    ),
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", help="No messages on stderr.")]
-NoColorOpt = Annotated[bool, typer.Option("--no-color", help="No colour (also NO_COLOR).")]
-DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print JSON on stdout.", rich_help_panel=GLOBAL_PANEL)
+]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", help="No messages on stderr.", rich_help_panel=GLOBAL_PANEL)
+]
+NoColorOpt = Annotated[
+    bool,
+    typer.Option("--no-color", help="No colour (also NO_COLOR).", rich_help_panel=GLOBAL_PANEL),
+]
+DebugOpt = Annotated[
+    bool, typer.Option("--debug", help="Show tracebacks on errors.", rich_help_panel=GLOBAL_PANEL)
+]
 
 _GLOBAL_PARAMS = [
     inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=ann)
@@ -154,6 +173,12 @@ def command(fn: F) -> F:
             raise fail(str(exc), code) from None
         except KeyboardInterrupt:
             raise typer.Exit(EXIT_INTERRUPTED) from None
+        except (typer.Exit, typer.Abort, TyperException):
+            raise
+        except Exception as exc:
+            if SETTINGS.debug:
+                raise
+            raise fail(f"{type(exc).__name__}: {exc} (--debug shows the traceback)") from None
         finally:
             if SETTINGS._inspector is not None:
                 SETTINGS._inspector.close()

@@ -15,6 +15,8 @@ from qops.cli.common import (
     RedisUrlOpt,
     apply_globals,
 )
+from qops.cli.config_cmd import config_app
+from qops.cli.enqueue import enqueue
 
 app = typer.Typer(
     name="qops",
@@ -44,6 +46,10 @@ def main(
 def version() -> None:
     """Print the qops version."""
     typer.echo(__version__)
+
+
+app.command("enqueue")(enqueue)
+app.add_typer(config_app, name="config")
 
 
 def run() -> None:
