@@ -142,7 +142,8 @@ class QueueInfo(_JSONModel):
         return self.failed / self.processed if self.processed else 0.0
 
     def to_json(self) -> dict[str, Any]:
-        data = super().to_json()
+        # Zero-argument super() fails in slotted dataclasses (the class is rebuilt).
+        data = _JSONModel.to_json(self)
         data["error_rate"] = round(self.error_rate, 4)
         return data
 
