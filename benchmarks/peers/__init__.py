@@ -5,7 +5,7 @@
 - ``drain(url, n, concurrency=10) -> {tasks_per_s, peak_rss_mb, startup_s, seconds}``;
 - ``latency(url, samples) -> {p50_ms, p99_ms, samples}``;
 
-and ``WORKER`` / ``BULK`` saying how the peer's worker runs and what its bulk API is.
+`PEERS` says how each worker runs and what its bulk API is.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from dataclasses import dataclass
 class Peer:
     name: str
     module: str
+    worker: str
+    bulk: str
     # Whether it needs benchmarks/.venv-peers (its redis-py range excludes ours).
     own_venv: bool = False
 
@@ -24,11 +26,35 @@ class Peer:
 PEERS = {
     p.name: p
     for p in (
-        Peer("arq", "benchmarks.peers.arq_peer", own_venv=True),
-        Peer("rq", "benchmarks.peers.rq_peer"),
-        Peer("celery", "benchmarks.peers.celery_peer"),
-        Peer("dramatiq", "benchmarks.peers.dramatiq_peer"),
-        Peer("huey", "benchmarks.peers.huey_peer"),
-        Peer("saq", "benchmarks.peers.saq_peer", own_venv=True),
+        Peer(
+            "arq", "benchmarks.peers.arq_peer",
+            worker="arq, WorkerSettings.max_jobs=10: 1 process, asyncio, polls every 0.5 s",
+            bulk="none", own_venv=True,
+        ),
+        Peer(
+            "rq", "benchmarks.peers.rq_peer",
+            worker="rq worker-pool -n 10 -w rq.worker.SimpleWorker: 10 processes, no fork per job",
+            bulk="Queue.enqueue_many (one pipeline)",
+        ),
+        Peer(
+            "celery", "benchmarks.peers.celery_peer",
+            worker="celery worker --pool threads -c 10 --without-mingle --without-gossip",
+            bulk="group(signatures).apply_async()",
+        ),
+        Peer(
+            "dramatiq", "benchmarks.peers.dramatiq_peer",
+            worker="dramatiq --processes 1 --threads 10",
+            bulk="group(messages).run(): one enqueue each",
+        ),
+        Peer(
+            "huey", "benchmarks.peers.huey_peer",
+            worker="huey_consumer -w 10 -k thread: 1 process, 10 threads",
+            bulk="task.map(items): one LPUSH each",
+        ),
+        Peer(
+            "saq", "benchmarks.peers.saq_peer",
+            worker="saq, settings concurrency=10: 1 process, asyncio",
+            bulk="none", own_venv=True,
+        ),
     )
-}
+}  # fmt: skip

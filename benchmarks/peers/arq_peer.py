@@ -17,8 +17,6 @@ from arq.connections import ArqRedis, RedisSettings
 from benchmarks.peers import _common
 
 APP = "benchmarks.peers.apps.arq_app"
-WORKER = "arq WorkerSettings with max_jobs=10 (1 process, asyncio)"
-BULK = None
 # Concurrent enqueues while filling the queue before a drain (not timed).
 FILL_CONCURRENCY = 100
 

@@ -14,8 +14,6 @@ from celery import group
 from benchmarks.peers import _common
 
 APP = "benchmarks.peers.apps.celery_app"
-WORKER = "celery worker --pool threads -c 10 --without-mingle --without-gossip"
-BULK = "group(signatures).apply_async()"
 
 
 def _argv(concurrency: int) -> list[str]:

@@ -12,8 +12,6 @@ from dramatiq import group
 from benchmarks.peers import _common
 
 APP = "benchmarks.peers.apps.dramatiq_app"
-WORKER = "dramatiq --processes 1 --threads 10"
-BULK = "group(messages).run() (one enqueue per message)"
 
 
 def _argv(concurrency: int) -> list[str]:

@@ -11,8 +11,6 @@ from typing import Any
 from benchmarks.peers import _common
 
 APP = "benchmarks.peers.apps.huey_app"
-WORKER = "huey_consumer -w 10 -k thread (1 process, 10 threads)"
-BULK = "task.map (a loop of single enqueues)"
 
 
 def _argv(concurrency: int) -> list[str]:

@@ -16,8 +16,6 @@ from benchmarks.peers import _common
 
 APP = "benchmarks.peers.apps.rq_app"
 QUEUE = "bench"
-WORKER = "rq worker-pool -n 10 -w rq.worker.SimpleWorker (10 processes, no fork per job)"
-BULK = "Queue.enqueue_many (one pipeline)"
 
 
 def _queue(url: str) -> tuple[Queue, Any]:

@@ -15,8 +15,6 @@ from typing import Any
 from benchmarks.peers import _common
 
 APP = "benchmarks.peers.apps.saq_app"
-WORKER = "saq settings with concurrency=10 (1 process, asyncio)"
-BULK = None
 FILL_CONCURRENCY = 100
 
 

@@ -1,0 +1,105 @@
+"""What the benchmark scripts share: a private redis-server, who runs under which
+interpreter, and the printing of figures."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import redis
+
+from benchmarks import _runner, peers_venv
+from benchmarks.peers import PEERS
+from tests.redis_server import RedisServer
+
+QOPS = "qops"
+
+
+def parse_only(value: str | None, default: Sequence[str]) -> list[str]:
+    """The ``--only`` list, checked against the known names."""
+    if value is None:
+        return list(default)
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    known = [QOPS, *PEERS]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        sys.exit(f"--only: unknown {', '.join(unknown)} (choose from {', '.join(known)})")
+    return names
+
+
+@contextmanager
+def redis_server() -> Iterator[str]:
+    """A private redis-server on a free loopback port, stopped afterwards."""
+    server = RedisServer().start()
+    try:
+        info = redis.Redis.from_url(server.url).info("server")
+        print(f"redis-server {info['redis_version']} at {server.url}", flush=True)
+        yield server.url
+    finally:
+        server.cleanup()
+
+
+def measure(
+    url: str, name: str, qops_module: str, function: str, args: list[Any], timeout: float
+) -> Any:
+    """``function(*args)`` of the named queue's module, on a flushed database."""
+    redis.Redis.from_url(url).flushall()
+    python = sys.executable
+    module = qops_module
+    if name != QOPS:
+        peer = PEERS[name]
+        module = peer.module
+        if peer.own_venv:
+            try:
+                python = peers_venv.python()
+            except peers_venv.PeersVenvError as exc:
+                return _runner.Failed(f"no {peers_venv.VENV.name}: {exc}")
+    return _runner.run(python, module, function, args, timeout)
+
+
+def rate(n: int, seconds: Any) -> Any:
+    """Tasks per second from a duration outcome; failures pass through."""
+    return n / seconds if isinstance(seconds, float | int) and seconds > 0 else seconds
+
+
+def per_second(value: Any) -> str:
+    """A rate for the progress lines, or the failure in full."""
+    return f"{value:,.0f} tasks/s" if isinstance(value, float | int) else str(value)
+
+
+class Notes:
+    """Missing figures stand in tables as ``failed [k]`` or ``n/a [k]``, with their reasons
+    listed below."""
+
+    def __init__(self) -> None:
+        self.reasons: list[str] = []
+
+    def cell(self, value: Any, digits: int = 0) -> str:
+        if isinstance(value, float | int):
+            return f"{value:,.{digits}f}"
+        if isinstance(value, _runner.Failed | _runner.NotOffered):
+            self.reasons.append(str(value))
+            word = "failed" if isinstance(value, _runner.Failed) else "n/a"
+            return f"{word} [{len(self.reasons)}]"
+        return str(value)
+
+    def __str__(self) -> str:
+        return "\n".join(f"[{i}] {r}" for i, r in enumerate(self.reasons, 1))
+
+
+def ratio(value: Any, base: Any) -> str:
+    if isinstance(value, float | int) and isinstance(base, float | int) and base > 0:
+        return f"{value / base:.2f}"
+    return "-"
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A Markdown table, aligned for reading in a terminal too."""
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
+
+    return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
