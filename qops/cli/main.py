@@ -17,6 +17,7 @@ from qops.cli.common import (
 )
 from qops.cli.config_cmd import config_app
 from qops.cli.enqueue import enqueue
+from qops.cli.worker_cmd import worker as worker_cmd
 
 app = typer.Typer(
     name="qops",
@@ -50,6 +51,7 @@ def version() -> None:
 
 app.command("enqueue")(enqueue)
 app.add_typer(config_app, name="config")
+app.command("worker")(worker_cmd)
 
 
 def run() -> None:

@@ -1,0 +1,204 @@
+"""``qops worker``: serve queues with the handlers of an application."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from qops.cli.common import SETTINGS, command
+
+ADVANCED = "Tuning"
+
+
+@command
+def worker(
+    app: Annotated[
+        str,
+        typer.Option(
+            "--app",
+            "-a",
+            help="Handlers to serve with, as package.module:attribute (a qops.Handlers, or a "
+            "function returning one).",
+            show_default=False,
+        ),
+    ],
+    queues: Annotated[
+        str,
+        typer.Option(
+            "--queues",
+            "-q",
+            help="Queues and priorities: 'critical=6,default=3', or names of equal weight 'a,b'.",
+        ),
+    ] = "default",
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", min=1, help="Tasks run at the same time.")
+    ] = 10,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict", help="Strict priority: empty higher-priority queues first, always."
+        ),
+    ] = False,
+    processes: Annotated[
+        int,
+        typer.Option(
+            "--processes",
+            "-p",
+            min=1,
+            help="Worker processes under one supervisor that restarts any that die.",
+        ),
+    ] = 1,
+    shutdown_timeout: Annotated[
+        float,
+        typer.Option(
+            "--shutdown-timeout",
+            min=0,
+            help="Seconds running tasks get on SIGTERM/SIGINT before they are requeued.",
+        ),
+    ] = 8.0,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log one line per task event on stderr.")
+    ] = False,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads",
+            min=1,
+            help="Threads for sync handlers [default: concurrency].",
+            rich_help_panel=ADVANCED,
+        ),
+    ] = None,
+    poll_interval: Annotated[
+        float,
+        typer.Option(
+            "--poll-interval",
+            min=0.001,
+            help="Seconds between looks at empty queues, for producers that do not wake "
+            "workers (Go Asynq).",
+            rich_help_panel=ADVANCED,
+        ),
+    ] = 0.1,
+    retry_delay: Annotated[
+        float | None,
+        typer.Option(
+            "--retry-delay",
+            min=0,
+            help="Fixed seconds before a failed task runs again [default: Asynq's backoff, "
+            "n^4+15+rand(0..29)*(n+1)].",
+            rich_help_panel=ADVANCED,
+        ),
+    ] = None,
+    lease_duration: Annotated[
+        float,
+        typer.Option(
+            "--lease-duration",
+            min=1,
+            help="Seconds a task's lease lasts; a crashed worker's tasks are recovered after it.",
+            rich_help_panel=ADVANCED,
+        ),
+    ] = 30.0,
+    recover_interval: Annotated[
+        float,
+        typer.Option(
+            "--recover-interval",
+            min=0.01,
+            help="Seconds between looks for tasks whose lease lapsed.",
+            rich_help_panel=ADVANCED,
+        ),
+    ] = 60.0,
+    forward_interval: Annotated[
+        float,
+        typer.Option(
+            "--forward-interval",
+            min=0.01,
+            help="Seconds between moves of due scheduled and retry tasks to pending.",
+            rich_help_panel=ADVANCED,
+        ),
+    ] = 5.0,
+    janitor_interval: Annotated[
+        float,
+        typer.Option(
+            "--janitor-interval",
+            min=0.01,
+            help="Seconds between deletions of expired completed tasks.",
+            rich_help_panel=ADVANCED,
+        ),
+    ] = 8.0,
+    group_grace_period: Annotated[
+        float,
+        typer.Option(
+            "--group-grace-period",
+            min=1,
+            help="Seconds a group must stay unchanged before it is aggregated.",
+            rich_help_panel=ADVANCED,
+        ),
+    ] = 60.0,
+    group_max_delay: Annotated[
+        float,
+        typer.Option(
+            "--group-max-delay",
+            min=0,
+            help="Seconds the oldest task of a group may wait (0: no limit).",
+            rich_help_panel=ADVANCED,
+        ),
+    ] = 0.0,
+    group_max_size: Annotated[
+        int,
+        typer.Option(
+            "--group-max-size",
+            min=0,
+            help="Group size that triggers an aggregation at once (0: no limit).",
+            rich_help_panel=ADVANCED,
+        ),
+    ] = 0,
+) -> None:
+    """Process tasks from the queues until SIGTERM or Ctrl-C.
+
+    On the first signal the worker stops taking tasks, gives running ones --shutdown-timeout
+    seconds, puts the rest back at the head of their queues and exits 0; a second signal
+    skips the wait.
+    """
+    from qops import connection
+    from qops.storage.broker import Broker
+    from qops.worker.entry import Settings, child_command, child_env, configure_logging
+    from qops.worker.loader import load_handlers
+    from qops.worker.queues import parse_queues
+    from qops.worker.supervisor import Supervisor
+
+    weights = parse_queues(queues)
+    load_handlers(app)  # fail here, once, with exit 2
+    url = connection.resolve(SETTINGS.redis_url, SETTINGS.profile).url
+    broker = Broker.from_url(url, socket_timeout=5.0)
+    try:
+        broker.ping()
+    finally:
+        broker.close()
+    options = {
+        "queues": weights,
+        "strict_priority": strict,
+        "concurrency": concurrency,
+        "shutdown_timeout": shutdown_timeout,
+        "threads": threads,
+        "poll_interval": poll_interval,
+        "lease_duration": lease_duration,
+        "recover_interval": recover_interval,
+        "forward_interval": forward_interval,
+        "janitor_interval": janitor_interval,
+        "group_grace_period": group_grace_period,
+        "group_max_delay": group_max_delay,
+        "group_max_size": group_max_size,
+    }
+    settings = Settings(app, url, options, retry_delay, verbose, SETTINGS.quiet)
+    # Build it here too, so bad option values exit 2 before any process starts.
+    settings.worker()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    argv, env = child_command(), child_env(settings)
+    if processes == 1:
+        # Become the worker process: the same pid, without the CLI's modules in memory.
+        os.execve(argv[0], argv, env)
+    configure_logging(verbose, SETTINGS.quiet)
+    raise typer.Exit(Supervisor(argv, processes, env).run())
