@@ -1,0 +1,76 @@
+"""`Forwarder`: makes scheduled and retry tasks runnable once their time has come."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from qops.storage import keys
+from qops.storage.broker import AsyncBroker
+from qops.storage.calls import Call, lua
+from qops.task import Duration
+from qops.worker.periodic import Clock, Periodic, count
+
+DEFAULT_INTERVAL = 5.0
+BATCH = 100
+
+
+class Forwarder(Periodic):
+    """Moves due scheduled and retry tasks to pending, or into their group.
+
+    A task whose hash names a group goes to that group (state ``aggregating``) and the group
+    is listed in the queue's groups set, so the aggregator sees it. Idle workers are woken
+    through the queue's wake channel as soon as tasks become pending.
+
+    Args:
+        broker: Redis access.
+        queues: The queues to serve.
+        interval: Seconds between passes (Asynq's ``DelayedTaskCheckInterval``, 5 s).
+        batch_size: Tasks moved per script call; calls repeat until none are due.
+        clock: Unix time source.
+    """
+
+    name = "forwarder"
+
+    def __init__(
+        self,
+        broker: AsyncBroker,
+        queues: Sequence[str],
+        *,
+        interval: Duration = DEFAULT_INTERVAL,
+        batch_size: int = BATCH,
+        clock: Clock = time.time,
+    ) -> None:
+        super().__init__(broker, queues, interval=interval, clock=clock)
+        self.batch_size = count(batch_size, "forwarder batch size", minimum=1)
+
+    async def run_once(self) -> int:
+        """Forward every task of the served queues that is due now.
+
+        Scheduled tasks go before retry tasks of the same queue, oldest first.
+
+        Returns:
+            How many tasks were moved.
+        """
+        now = self.clock()
+        todo = [(q, source) for q in self.queues for source in (keys.scheduled(q), keys.retry(q))]
+        moved = 0
+        while todo:
+            replies = await self.broker.run([self._call(q, src, now) for q, src in todo])
+            moved += sum(replies)
+            todo = [job for job, n in zip(todo, replies, strict=True) if n >= self.batch_size]
+        return moved
+
+    def _call(self, queue: str, source: str, now: float) -> Call:
+        return lua(
+            "forward",
+            [source, keys.pending(queue), keys.all_groups(queue)],
+            [
+                int(now),
+                int(now * 1_000_000_000),
+                keys.task_prefix(queue),
+                keys.group_prefix(queue),
+                self.batch_size,
+                keys.wake_channel(queue),
+            ],
+        )

@@ -1,0 +1,265 @@
+"""`Recoverer`: takes back the tasks of workers that died, and stale aggregation sets.
+
+A running task is owned through its lease: the worker running it renews the lease (score in
+``asynq:{q}:lease``, 30 s ahead) every few seconds. A lease left behind in the past means the
+worker crashed or lost Redis, and the task would otherwise stay active forever.
+
+Crash-recovery timing with the defaults (lease 30 s renewed every 5 s, ``interval`` 5 s,
+``skew`` 5 s): a worker killed right after renewing leaves a lease that ends 30 s later; the
+task is due for recovery ``skew`` after that and the next pass, at most ``interval`` later,
+takes it. So the task leaves ``active`` 35–40 s after the crash (Asynq: up to 2 minutes). It
+then runs again after its retry delay, or at once (pending, idle workers woken) when the delay
+is 0. ``skew`` is the clock difference tolerated between hosts: with leases renewed every 5 s a
+live lease is always at least 25 s ahead of its owner's clock, so another host may run up to
+``25 + skew`` seconds ahead before it could take a live task.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from qops.errors import CorruptTaskError, LeaseExpiredError
+from qops.storage import keys, wire
+from qops.storage.broker import AsyncBroker
+from qops.storage.calls import Call, lua
+from qops.task import Duration, Task
+from qops.worker.backoff import RetryDelay, default_retry_delay
+from qops.worker.periodic import Clock, Periodic, count, duration
+
+DEFAULT_INTERVAL = 5.0
+DEFAULT_SKEW = 5.0
+BATCH = 100
+
+INT64_MAX = 9223372036854775807
+STATS_TTL = 90 * 24 * 3600
+ARCHIVE_MAX_AGE = 90 * 24 * 3600
+ARCHIVE_MAX_SIZE = 10000
+
+# Replies of recover.lua.
+_UNTOUCHED, _RETRY, _ARCHIVED, _PENDING, _STALE = 0, 1, 2, 3, -1
+
+
+@dataclasses.dataclass
+class Recovery:
+    """What one recoverer pass did, summed over the served queues."""
+
+    retried: int = 0
+    """Tasks put into retry."""
+    pending: int = 0
+    """Tasks made pending at once (retry delay 0)."""
+    archived: int = 0
+    """Tasks archived because their retries were used up."""
+    stale: int = 0
+    """Lease entries removed that pointed at no active task."""
+    reclaimed_sets: int = 0
+    """Aggregation sets past their deadline whose tasks went back into their group."""
+
+    @property
+    def recovered(self) -> int:
+        return self.retried + self.pending + self.archived
+
+
+class Recoverer(Periodic):
+    """Sends active tasks whose lease expired to retry, or to archive when out of retries.
+
+    Such a task counts as failed: its retry count grows, its error becomes "task lease
+    expired", and the processed and failed counters move as for any failure. Each task is
+    handled by one atomic script that first checks the lease is still expired, so a lease
+    renewed in the meantime is left alone. Lease entries without an active task behind them
+    are removed. Each pass also returns the tasks of aggregation sets whose 2-minute deadline
+    passed to their groups.
+
+    Args:
+        broker: Redis access.
+        queues: The queues to serve.
+        interval: Seconds between passes.
+        skew: Seconds a lease must be past before it counts as expired; the clock
+            difference tolerated between hosts.
+        retry_delay: Seconds until the retry, from ``(retried, LeaseExpiredError, task)``;
+            Asynq's backoff by default. A delay of 0 makes the task pending at once.
+        batch_size: Expired leases read per script call; calls repeat until none are left.
+        clock: Unix time source.
+    """
+
+    name = "recoverer"
+
+    def __init__(
+        self,
+        broker: AsyncBroker,
+        queues: Sequence[str],
+        *,
+        interval: Duration = DEFAULT_INTERVAL,
+        skew: Duration = DEFAULT_SKEW,
+        retry_delay: RetryDelay | None = None,
+        batch_size: int = BATCH,
+        clock: Clock = time.time,
+    ) -> None:
+        super().__init__(broker, queues, interval=interval, clock=clock)
+        self.skew = duration(skew, "recoverer skew")
+        self.retry_delay = retry_delay or default_retry_delay
+        self.batch_size = count(batch_size, "recoverer batch size", minimum=1)
+
+    async def run_once(self) -> Recovery:
+        """Recover every task of the served queues whose lease expired by now.
+
+        Returns:
+            What was done.
+        """
+        report = Recovery()
+        now = self.clock()
+        cutoff = now - self.skew
+        reclaims = [
+            lua(
+                "reclaim_aggregation_sets",
+                [keys.all_aggregation_sets(q), keys.all_groups(q)],
+                [int(now), keys.group_prefix(q)],
+            )
+            for q in self.queues
+        ]
+        todo = list(self.queues)
+        while todo:
+            calls = [self._list_call(q, cutoff) for q in todo] + reclaims
+            replies = await self.broker.run(calls)
+            listed, reclaimed = replies[: len(todo)], replies[len(todo) :]
+            for q, n in zip(self.queues, reclaimed, strict=False):
+                if n:
+                    self.log.warning(
+                        "%d aggregation set(s) of queue %r passed their deadline; "
+                        "their tasks are back in their groups",
+                        n,
+                        q,
+                    )
+                    report.reclaimed_sets += n
+            reclaims = []
+            again = []
+            for q, flat in zip(todo, listed, strict=True):
+                if not flat:
+                    continue
+                entries = list(zip(flat[::2], flat[1::2], strict=True))
+                progressed = await self._recover(q, entries, now, cutoff, report)
+                if progressed and len(entries) >= self.batch_size:
+                    again.append(q)
+            todo = again
+        return report
+
+    def _list_call(self, queue: str, cutoff: float) -> Call:
+        return lua(
+            "list_lease_expired",
+            [keys.lease(queue)],
+            [cutoff, keys.task_prefix(queue), self.batch_size],
+        )
+
+    async def _recover(
+        self,
+        queue: str,
+        entries: list[tuple[bytes, bytes]],
+        now: float,
+        cutoff: float,
+        report: Recovery,
+    ) -> bool:
+        """Recover ``entries`` of ``queue``; False when none of the calls succeeded."""
+        calls = [self._recover_call(queue, i.decode(), m, now, cutoff) for i, m in entries]
+        replies = await self.broker.run(calls, raise_on_error=False)
+        done = {code: 0 for code in (_RETRY, _ARCHIVED, _PENDING, _STALE)}
+        failures = [r for r in replies if isinstance(r, Exception)]
+        for r in replies:
+            if r in done:
+                done[r] += 1
+        if failures:
+            self.complain(failures[0])
+        report.retried += done[_RETRY]
+        report.archived += done[_ARCHIVED]
+        report.pending += done[_PENDING]
+        report.stale += done[_STALE]
+        if done[_RETRY] + done[_ARCHIVED] + done[_PENDING]:
+            self.log.warning(
+                "recovered %d task(s) of queue %r whose worker stopped renewing the lease: "
+                "%d to retry, %d pending again, %d archived (retries used up)",
+                done[_RETRY] + done[_ARCHIVED] + done[_PENDING],
+                queue,
+                done[_RETRY],
+                done[_PENDING],
+                done[_ARCHIVED],
+            )
+        if done[_STALE]:
+            self.log.info(
+                "removed %d lease entr%s of queue %r that pointed at no active task",
+                done[_STALE],
+                "y" if done[_STALE] == 1 else "ies",
+                queue,
+            )
+        return len(failures) < len(replies)
+
+    def _recover_call(
+        self, queue: str, task_id: str, raw: bytes, now: float, cutoff: float
+    ) -> Call:
+        key = keys.task(queue, task_id)
+        mode, msg, retry_at = "archive", raw, 0
+        if raw:
+            try:
+                m = wire.decode_task(raw, key)
+            except CorruptTaskError as exc:
+                # Nothing can run it; archived, it stays visible instead of active forever.
+                self.log.error("archiving %s: %s", key, exc.reason)
+            else:
+                mode, msg, retry_at = self._outcome(m, now)
+        day = datetime.fromtimestamp(now, UTC)
+        return lua(
+            "recover",
+            [
+                key,
+                keys.active(queue),
+                keys.lease(queue),
+                keys.retry(queue),
+                keys.archived(queue),
+                keys.pending(queue),
+                keys.processed_day(queue, day),
+                keys.failed_day(queue, day),
+                keys.processed_total(queue),
+                keys.failed_total(queue),
+                keys.task_prefix(queue),
+            ],
+            [
+                task_id,
+                cutoff,
+                mode,
+                msg,
+                retry_at,
+                int(now),
+                int(now * 1_000_000_000),
+                int(now) + STATS_TTL,
+                INT64_MAX,
+                int(now) - ARCHIVE_MAX_AGE,
+                ARCHIVE_MAX_SIZE,
+                keys.wake_channel(queue),
+            ],
+        )
+
+    def _outcome(self, m: Any, now: float) -> tuple[str, bytes, int]:
+        """The mode, re-encoded message and retry time of a recovered task ``m``."""
+        error = LeaseExpiredError()
+        exhausted = m.retried >= m.retry
+        delay = 0.0 if exhausted else self._delay(m, error)
+        m.error_msg = str(error)
+        m.last_failed_at = int(now)
+        if exhausted:
+            return "archive", wire.encode(m), 0
+        m.retried += 1
+        mode = "pending" if delay <= 0 else "retry"
+        return mode, wire.encode(m), int(now + delay)
+
+    def _delay(self, m: Any, error: LeaseExpiredError) -> float:
+        task = Task._from_message(m)
+        try:
+            delay = float(self.retry_delay(m.retried, error, task))
+            if not math.isfinite(delay) or delay < 0:
+                raise ValueError(f"retry delay must be 0 or more seconds, got {delay!r}")
+        except Exception as exc:
+            self.log.error("retry delay function failed for task %s: %s", m.id, exc)
+            delay = default_retry_delay(m.retried, error, task)
+        return delay
