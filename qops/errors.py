@@ -4,11 +4,13 @@
     ├── InvalidInputError           exit 2  (also a ValueError)
     │   ├── InvalidTaskError                bad task type, option or payload
     │   ├── ConfigError                     bad config file, profile or URL
-    │   └── InvalidArgumentError            bad Inspector argument: state, page, day count
+    │   ├── InvalidArgumentError            bad Inspector argument: state, page, day count
+    │   └── InvalidScheduleError            bad cron spec, time zone or periodic entry
     ├── ConnectionFailedError       exit 4  Redis unreachable, or authentication refused
     ├── NotFoundError               exit 3
     │   ├── QueueNotFoundError
-    │   └── TaskNotFoundError
+    │   ├── TaskNotFoundError
+    │   └── SchedulerEntryNotFoundError     no periodic entry with that id in the scheduler
     ├── EnqueueRefusedError         exit 1
     │   ├── DuplicateTaskError              a unique lock for the same task is held
     │   └── TaskIdConflictError             a task with that id exists in the queue
@@ -48,6 +50,10 @@ class InvalidArgumentError(InvalidInputError):
     """An Inspector argument is not one of the allowed values (a task state, a page)."""
 
 
+class InvalidScheduleError(InvalidInputError):
+    """A cron spec, a time zone or a periodic entry is not valid."""
+
+
 class ConnectionFailedError(QopsError):
     """Redis cannot be reached, or refused the credentials."""
 
@@ -74,6 +80,12 @@ class TaskNotFoundError(NotFoundError):
         self.queue = queue
         self.task_id = task_id
         super().__init__(f"task {task_id!r} not found in queue {queue!r}")
+
+
+class SchedulerEntryNotFoundError(NotFoundError):
+    def __init__(self, entry_id: str) -> None:
+        self.entry_id = entry_id
+        super().__init__(f"no periodic entry {entry_id!r} in this scheduler")
 
 
 class EnqueueRefusedError(QopsError):

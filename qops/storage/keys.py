@@ -128,6 +128,15 @@ def scheduler_history(entry_id: str) -> str:
     return f"asynq:scheduler_history:{entry_id}"
 
 
+def cron_claim(queue: str, entry_id: str, tick: int) -> str:
+    """qops's claim on one tick (unix seconds) of one periodic entry; Asynq has no such key.
+
+    It lives in the target queue's hash slot so one script can claim the tick and enqueue
+    its task together.
+    """
+    return f"qops:cron:{{{queue}}}:{entry_id}:{tick}"
+
+
 def wake_channel(queue: str) -> str:
     """Pub/Sub channel on which qops producers announce new pending work in ``queue``.
 

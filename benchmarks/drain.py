@@ -1,0 +1,116 @@
+"""Drain throughput, latency and worker memory of qops and its peers, in one run on one
+private redis-server.
+
+drain: ``n`` no-op tasks are enqueued first; one worker (concurrency 10) is started and timed
+from its start until every task has run. latency: an idle worker gets one task at a time;
+each measures the time from the call to enqueue until it starts. Every measurement runs in a
+fresh process on a flushed database, its worker as a real subprocess started by its own CLI.
+
+    python -m benchmarks.drain [--n 20000] [--samples 500] [--only qops,huey] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from benchmarks import _harness
+from benchmarks._harness import QOPS
+from benchmarks._runner import Failed
+from benchmarks.peers import PEERS
+
+DEFAULT = [QOPS, "arq", "rq", "celery", "dramatiq", "huey", "saq"]
+QOPS_MODULE = "benchmarks.drain_qops"
+QOPS_WORKER = "qops worker, concurrency 10 (benchmarks/drain_qops.py)"
+# The peers stop themselves well before these; they bound a measurement that hangs.
+DRAIN_TIMEOUT = 360.0
+LATENCY_TIMEOUT = 180.0
+
+
+def _measure(url: str, name: str, function: str, args: list[Any], timeout: float) -> Any:
+    if name == QOPS and not (Path(__file__).parent / "drain_qops.py").exists():
+        return Failed("benchmarks/drain_qops.py is not there")
+    return _harness.measure(url, name, QOPS_MODULE, function, args, timeout)
+
+
+def _describe(outcome: Any, keys: dict[str, str]) -> str:
+    if not isinstance(outcome, dict):
+        return str(outcome)
+    return ", ".join(f"{label} {_figure(outcome.get(key))}" for key, label in keys.items())
+
+
+def _figure(value: Any) -> str:
+    if not isinstance(value, float | int):
+        return "-"
+    return f"{value:,.0f}" if value >= 100 else f"{value:.2f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=20_000, help="tasks to drain")
+    parser.add_argument("--samples", type=int, default=500, help="latency samples")
+    parser.add_argument("--concurrency", type=int, default=10, help="worker concurrency")
+    parser.add_argument("--only", help=f"comma-separated, from: {', '.join(DEFAULT)}")
+    parser.add_argument("--quick", action="store_true", help="--n 2000 --samples 100")
+    args = parser.parse_args()
+    n, samples = (2000, 100) if args.quick else (args.n, args.samples)
+    names = _harness.parse_only(args.only, DEFAULT)
+
+    drains: dict[str, Any] = {}
+    latencies: dict[str, Any] = {}
+    with _harness.redis_server() as url:
+        print(f"n={n}, samples={samples}, concurrency={args.concurrency}", flush=True)
+        for name in names:
+            drains[name] = _measure(url, name, "drain", [url, n, args.concurrency], DRAIN_TIMEOUT)
+            shown = _describe(
+                drains[name],
+                {"tasks_per_s": "tasks/s", "startup_s": "startup s", "peak_rss_mb": "peak RSS MB"},
+            )
+            print(f"  {name:<9} drain    {shown}", flush=True)
+            latencies[name] = _measure(url, name, "latency", [url, samples], LATENCY_TIMEOUT)
+            shown = _describe(latencies[name], {"p50_ms": "p50 ms", "p99_ms": "p99 ms"})
+            print(f"  {name:<9} latency  {shown}", flush=True)
+    _report(names, drains, latencies)
+
+
+def _report(names: list[str], drains: dict[str, Any], latencies: dict[str, Any]) -> None:
+    notes = _harness.Notes()
+    base = drains.get(QOPS, {})
+    qops_rate = base.get("tasks_per_s") if isinstance(base, dict) else None
+    rows = []
+    for name in names:
+        d, lat = drains[name], latencies[name]
+        row = [name]
+        if isinstance(d, dict):
+            row += [
+                _figure(d.get("tasks_per_s")),
+                _harness.ratio(d.get("tasks_per_s"), qops_rate),
+                _figure(d.get("startup_s")),
+                _figure(d.get("peak_rss_mb")),
+            ]
+        else:
+            row += [notes.cell(d), "-", "-", "-"]
+        if isinstance(lat, dict):
+            row += [
+                _figure(lat.get("p50_ms")),
+                _figure(lat.get("p99_ms")),
+                str(lat.get("samples", "-")),
+            ]
+        else:
+            row += [notes.cell(lat), "-", "-"]
+        rows.append(row)
+    header = ["queue", "drain tasks/s", "ratio", "startup s", "peak RSS MB", "p50 ms", "p99 ms",
+              "samples"]  # fmt: skip
+    print()
+    print(_harness.table(header, rows))
+    if notes.reasons:
+        print(notes)
+    print("ratio: the queue's drain rate / qops's (below 1: qops is faster)")
+    print("workers:")
+    for name in names:
+        print(f"  {name}: {QOPS_WORKER if name == QOPS else PEERS[name].worker}")
+
+
+if __name__ == "__main__":
+    main()
