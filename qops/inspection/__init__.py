@@ -1,0 +1,1 @@
+"""The parts `qops.Inspector` is built from: argument checks, decoding, stats, reads, writes."""
