@@ -108,7 +108,17 @@ def worker(
             help="Seconds between looks for tasks whose lease lapsed.",
             rich_help_panel=ADVANCED,
         ),
-    ] = 60.0,
+    ] = 5.0,
+    recover_skew: Annotated[
+        float,
+        typer.Option(
+            "--recover-skew",
+            min=0,
+            help="Seconds a lease must be past before its task is recovered (clock skew "
+            "tolerated between hosts).",
+            rich_help_panel=ADVANCED,
+        ),
+    ] = 5.0,
     forward_interval: Annotated[
         float,
         typer.Option(
@@ -185,6 +195,7 @@ def worker(
         "poll_interval": poll_interval,
         "lease_duration": lease_duration,
         "recover_interval": recover_interval,
+        "recover_skew": recover_skew,
         "forward_interval": forward_interval,
         "janitor_interval": janitor_interval,
         "group_grace_period": group_grace_period,

@@ -19,13 +19,17 @@ from typing import Any, Protocol
 from qops import connection
 from qops.errors import InvalidInputError
 from qops.storage.broker import AsyncBroker
+from qops.worker.aggregator import Aggregator
 from qops.worker.backoff import RetryDelay, default_retry_delay
+from qops.worker.forwarder import Forwarder
 from qops.worker.handlers import Handlers
 from qops.worker.heartbeat import Heartbeat
+from qops.worker.janitor import Janitor
 from qops.worker.listener import Listener
 from qops.worker.periodic import duration
 from qops.worker.processor import Processor
 from qops.worker.queues import QueueOrder, normalize, parse_queues
+from qops.worker.recoverer import Recoverer
 from qops.worker.threads import HandlerThreads
 
 __all__ = ["Worker", "parse_queues"]
@@ -68,6 +72,10 @@ class Worker:
             third of ``lease_duration`` is used.
         forward_interval: Seconds between moves of due scheduled and retry tasks to pending.
         recover_interval: Seconds between looks for tasks whose lease lapsed.
+        recover_skew: Seconds a lease must be past before its task is recovered: the clock
+            difference tolerated between hosts. A crashed worker's tasks are recovered
+            ``lease_duration + recover_skew`` to that plus ``recover_interval`` seconds
+            after its last lease extension.
         janitor_interval: Seconds between deletions of expired completed tasks.
         janitor_batch_size: Completed tasks deleted per script call.
         group_grace_period: Seconds a group must stay unchanged before it is aggregated.
@@ -91,7 +99,8 @@ class Worker:
         lease_duration: float = 30.0,
         heartbeat_interval: float = 5.0,
         forward_interval: float = 5.0,
-        recover_interval: float = 60.0,
+        recover_interval: float = 5.0,
+        recover_skew: float = 5.0,
         janitor_interval: float = 8.0,
         janitor_batch_size: int = 100,
         group_grace_period: float = 60.0,
@@ -117,6 +126,7 @@ class Worker:
         )
         self.forward_interval = duration(forward_interval, "forward_interval", positive=True)
         self.recover_interval = duration(recover_interval, "recover_interval", positive=True)
+        self.recover_skew = duration(recover_skew, "recover_skew")
         self.janitor_interval = duration(janitor_interval, "janitor_interval", positive=True)
         self.janitor_batch_size = _positive_int(janitor_batch_size, "janitor_batch_size")
         self.group_grace_period = duration(group_grace_period, "group_grace_period", minimum=1.0)
@@ -264,7 +274,28 @@ class Worker:
         await processor.abort_all()
 
     def _maintenance(self, broker: AsyncBroker) -> list[_Loop]:
-        return []
+        queues = list(self.queues)
+        return [
+            Forwarder(broker, queues, interval=self.forward_interval),
+            Recoverer(
+                broker,
+                queues,
+                interval=self.recover_interval,
+                skew=self.recover_skew,
+                retry_delay=self.retry_delay,
+            ),
+            Janitor(
+                broker, queues, interval=self.janitor_interval, batch_size=self.janitor_batch_size
+            ),
+            Aggregator(
+                broker,
+                queues,
+                aggregate=self.handlers.aggregate,
+                grace_period=self.group_grace_period,
+                max_delay=self.group_max_delay,
+                max_size=self.group_max_size,
+            ),
+        ]
 
     def _install_signals(self, loop: asyncio.AbstractEventLoop) -> Any:
         if threading.current_thread() is not threading.main_thread():
