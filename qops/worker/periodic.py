@@ -46,10 +46,10 @@ def duration(value: Duration, what: str, *, minimum: float = 0.0, positive: bool
         raise InvalidInputError(f"{what} must be seconds (int or float) or a timedelta")
     if not math.isfinite(result) or result < minimum or (positive and result <= 0):
         if minimum > 0:
-            bound = f"at least {minimum:g}"
+            bound = f"at least {minimum:g} second{'' if minimum == 1 else 's'}"
         else:
-            bound = "more than 0" if positive else "0 or more"
-        raise InvalidInputError(f"{what} must be {bound} seconds, got {value!r}")
+            bound = "more than 0 seconds" if positive else "0 or more seconds"
+        raise InvalidInputError(f"{what} must be {bound}, got {value!r}")
     return result
 
 
