@@ -272,11 +272,9 @@ async def test_middleware_wraps_sync_and_async_in_order(redis_url: str, r: redis
         await until(lambda: len(trail) == 4)
         c.enqueue("async", b"")
         await until(lambda: len(trail) == 8)
-    assert trail == ["outer>sync", "inner>", "sync", "outer<s"] + [
-        "outer>async",
-        "inner>",
-        "async",
-        "outer<a",
+    assert trail == [
+        *("outer>sync", "inner>", "sync", "outer<s"),
+        *("outer>async", "inner>", "async", "outer<a"),
     ]
 
 

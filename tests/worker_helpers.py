@@ -11,7 +11,7 @@ from typing import Any
 import qops
 
 
-async def until(pred: Callable[[], Any], timeout: float = 10.0) -> Any:
+async def until(pred: Callable[[], Any], timeout: float = 10.0) -> Any:  # noqa: ASYNC109
     """Poll a sync ``pred`` while the loop keeps running; fail after ``timeout``."""
     deadline = time.monotonic() + timeout
     while True:

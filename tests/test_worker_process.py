@@ -1,0 +1,197 @@
+"""``qops worker`` as a real process: startup errors, SIGTERM, kill -9, --processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+import qops
+from qops.storage import keys, wire
+from tests.helpers import wait_for
+
+QOPS = str(Path(sys.executable).parent / "qops")
+ROOT = Path(__file__).resolve().parent.parent
+APP = "tests.worker_app:handlers"
+# Recovery within seconds: 2 s leases, no skew allowance, frequent passes, immediate retry.
+FAST_RECOVERY = [
+    "--lease-duration", "2", "--recover-interval", "0.2", "--recover-skew", "0",
+    "--forward-interval", "0.2", "--retry-delay", "0",
+]  # fmt: skip
+
+
+def start(redis_url: str, *args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "QOPS_REDIS_URL": redis_url}
+    return subprocess.Popen(
+        [QOPS, "worker", "--app", APP, *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.fixture
+def procs() -> Iterator[list[subprocess.Popen[str]]]:
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for p in started:
+        if p.poll() is None:
+            p.kill()
+        p.communicate(timeout=30)
+
+
+def run_cli(redis_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "QOPS_REDIS_URL": redis_url}
+    return subprocess.run(
+        [QOPS, "worker", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--app", "tests.worker_app:missing"], "has no attribute 'missing'"),
+        (["--app", "tests.no_such_module:handlers"], "cannot import module"),
+        (["--app", "tests.worker_app:not_handlers"], "not a qops.Handlers"),
+        (["--app", "nocolon"], "package.module:handlers"),
+        (["--app", APP, "--queues", "a=0"], "priority '0' of queue 'a'"),
+    ],
+)
+def test_bad_settings_exit_2(redis_url: str, args: list[str], message: str) -> None:
+    result = run_cli(redis_url, *args)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unreachable_redis_exits_4_with_one_line(redis_url: str) -> None:
+    result = run_cli("redis://127.0.0.1:1/0", "--app", APP)
+    assert result.returncode == 4
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot connect to Redis at redis://127.0.0.1:1/0" in lines[0]
+
+
+def test_factory_app_serves(
+    redis_url: str, r: redis.Redis, procs: list[subprocess.Popen[str]]
+) -> None:
+    info = qops.Client(redis_url).enqueue("record", {})
+    procs.append(p := start(redis_url, "--app", "tests.worker_app:factory"))
+    wait_for(lambda: r.lrange("test:runs", 0, -1) == [info.id.encode()], timeout=20)
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(20) == 0
+
+
+def test_sigterm_requeues_unfinished_tasks_at_the_head(
+    redis_url: str, r: redis.Redis, procs: list[subprocess.Popen[str]]
+) -> None:
+    c = qops.Client(redis_url)
+    ids = [c.enqueue("arecord", {"sleep": 60}).id for _ in range(10)]
+    procs.append(p := start(redis_url, "--concurrency", "4", "--shutdown-timeout", "0.5", "-v"))
+    wait_for(lambda: r.llen("test:started") == 4, timeout=20)
+    running = {x.decode() for x in r.lrange("test:started", 0, -1)}
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(20) == 0
+    _, err = p.communicate()
+    assert "requeueing 4 unfinished task(s)" in err
+    pending = [x.decode() for x in r.lrange(keys.pending("default"), 0, -1)]
+    assert sorted(pending) == sorted(ids)
+    # RPOPLPUSH takes from the right: the requeued tasks are the next ones to run.
+    assert set(pending[-4:]) == running
+    for task_id in ids:
+        assert r.hget(keys.task("default", task_id), "state") == b"pending"
+        m = wire.decode_task(r.hget(keys.task("default", task_id), "msg"), task_id)
+        assert m.retried == 0 and m.error_msg == ""
+    assert r.llen(keys.active("default")) == 0 and r.zcard(keys.lease("default")) == 0
+    assert r.get("asynq:{default}:processed") is None
+    assert r.get("asynq:{default}:failed") is None
+    assert r.zcard(keys.ALL_SERVERS) == 0 and r.zcard(keys.ALL_WORKERS) == 0
+    assert r.llen("test:runs") == 0
+
+
+def test_second_signal_stops_at_once(
+    redis_url: str, r: redis.Redis, procs: list[subprocess.Popen[str]]
+) -> None:
+    c = qops.Client(redis_url)
+    ids = [c.enqueue("arecord", {"sleep": 60}).id for _ in range(2)]
+    procs.append(p := start(redis_url, "--shutdown-timeout", "60"))
+    wait_for(lambda: r.llen("test:started") == 2, timeout=20)
+    p.send_signal(signal.SIGTERM)
+    wait_for(lambda: _status(r) == "closed", timeout=10)
+    p.send_signal(signal.SIGINT)
+    assert p.wait(10) == 0
+    assert sorted(x.decode() for x in r.lrange(keys.pending("default"), 0, -1)) == sorted(ids)
+
+
+def _status(r: redis.Redis) -> str | None:
+    for key in r.zrange(keys.ALL_SERVERS, 0, -1):
+        raw = r.get(key)
+        if raw:
+            return str(wire.decode(wire.ServerInfoMessage, raw, "server").status)
+    return None
+
+
+def test_kill_9_loses_nothing(
+    redis_url: str, r: redis.Redis, procs: list[subprocess.Popen[str]]
+) -> None:
+    n = 60
+    c = qops.Client(redis_url)
+    results = c.enqueue_many(qops.Task("record", {"sleep": 0.05}) for _ in range(n))
+    ids = {t.id for t in results if isinstance(t, qops.TaskInfo)}
+    assert len(ids) == n
+    procs.append(first := start(redis_url, "--concurrency", "5", *FAST_RECOVERY))
+    wait_for(lambda: r.llen("test:runs") >= 15, timeout=30)
+    first.kill()
+    first.wait(10)
+    active_at_kill = {x.decode() for x in r.lrange(keys.active("default"), 0, -1)}
+    assert active_at_kill, "the kill should catch tasks in flight"
+    procs.append(second := start(redis_url, "--concurrency", "5", *FAST_RECOVERY))
+    wait_for(lambda: not any(r.exists(keys.task("default", i)) for i in ids), timeout=60)
+    runs = Counter(x.decode() for x in r.lrange("test:runs", 0, -1))
+    assert set(runs) == ids
+    twice = {i for i, k in runs.items() if k > 1}
+    assert twice <= active_at_kill
+    assert all(k <= 2 for k in runs.values())
+    assert r.llen(keys.active("default")) == 0 and r.zcard(keys.lease("default")) == 0
+    # Recovered tasks count as failures (lease expired), as in Asynq.
+    assert int(r.get("asynq:{default}:failed") or 0) == len(active_at_kill)
+    second.send_signal(signal.SIGTERM)
+    assert second.wait(20) == 0
+
+
+def test_processes_are_supervised_and_restarted(
+    redis_url: str, r: redis.Redis, procs: list[subprocess.Popen[str]]
+) -> None:
+    procs.append(p := start(redis_url, "--processes", "2"))
+    wait_for(lambda: len(_pids(r)) == 2, timeout=30)
+    pids = _pids(r)
+    assert p.pid not in pids
+    victim = min(pids)
+    os.kill(victim, signal.SIGKILL)
+    # The supervisor starts a replacement (after a 1 s backoff); the dead one's entry expires.
+    wait_for(lambda: len(_pids(r) - pids) == 1, timeout=30)
+    info = qops.Client(redis_url).enqueue("record", {})
+    wait_for(lambda: r.lrange("test:runs", 0, -1) == [info.id.encode()], timeout=20)
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(30) == 0
+    _, err = p.communicate()
+    assert "exited with code -9; restarting" in err
+    live = _pids(r) - {victim}
+    assert live == set(), live
+
+
+def _pids(r: redis.Redis) -> set[int]:
+    pids = set()
+    for key in r.zrangebyscore(keys.ALL_SERVERS, "-inf", "+inf"):
+        raw = r.get(key)
+        if raw:
+            pids.add(int(wire.decode(wire.ServerInfoMessage, raw, "server").pid))
+    return pids
