@@ -47,15 +47,16 @@ def parse_payload(spec: str) -> Any:
         ) from None
 
 
-def open_lines(spec: str) -> tuple[IO[str], str]:
+def open_lines(spec: str, what: str) -> tuple[IO[str], str]:
+    """The file ``spec`` names (``-``: stdin) and its label; ``what`` names it in errors."""
     if spec == "-":
         return sys.stdin, "<stdin>"
     try:
         return open(spec, encoding="utf-8"), spec
     except FileNotFoundError:
-        raise InvalidInputError(f"--batch {spec}: no such file") from None
+        raise InvalidInputError(f"{what} {spec}: no such file") from None
     except OSError as exc:
-        raise InvalidInputError(f"--batch {spec}: cannot read: {exc.strerror}") from None
+        raise InvalidInputError(f"{what} {spec}: cannot read: {exc.strerror}") from None
 
 
 def enqueue_chunks(
@@ -81,7 +82,7 @@ def _send(client: Client, chunk: list[tuple[int, Task]]) -> Iterator[tuple[int, 
 def _batch(spec: str, defaults: dict[str, Any]) -> None:
     from qops.client import Client
 
-    fh, label = open_lines(spec)
+    fh, label = open_lines(spec, "--batch")
     failed = 0
 
     def report(line: int, reason: str) -> None:

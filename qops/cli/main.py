@@ -7,6 +7,7 @@ import typer
 from qops import __version__
 from qops.cli.common import (
     EXIT_CODES_HELP,
+    SETTINGS,
     DebugOpt,
     JsonOpt,
     NoColorOpt,
@@ -14,9 +15,15 @@ from qops.cli.common import (
     QuietOpt,
     RedisUrlOpt,
     apply_globals,
+    command,
 )
 from qops.cli.config_cmd import config_app
 from qops.cli.enqueue import enqueue
+from qops.cli.queue import queue_app
+from qops.cli.server import server_app
+from qops.cli.stats import stats_cmd
+from qops.cli.task import task_app
+from qops.cli.transfer import export_cmd, import_cmd
 from qops.cli.worker_cmd import worker as worker_cmd
 
 app = typer.Typer(
@@ -44,12 +51,22 @@ def main(
 
 
 @app.command()
+@command
 def version() -> None:
     """Print the qops version."""
-    typer.echo(__version__)
+    if SETTINGS.json:
+        SETTINGS.emit_json({"version": __version__})
+    else:
+        typer.echo(__version__)
 
 
 app.command("enqueue")(enqueue)
+app.add_typer(queue_app, name="queue")
+app.add_typer(task_app, name="task")
+app.command("export")(export_cmd)
+app.command("import")(import_cmd)
+app.command("stats")(stats_cmd)
+app.add_typer(server_app, name="server")
 app.add_typer(config_app, name="config")
 app.command("worker")(worker_cmd)
 

@@ -69,6 +69,11 @@ class Column(Generic[T]):
     justify: Literal["left", "right"] = "left"
     max_width: int | None = None
     style: Callable[[T], str] | None = None
+    wide: bool = False
+    """Shown in tables only on terminals at least WIDE columns wide (always in plain rows)."""
+
+
+WIDE = 120
 
 
 # -- value formatting --------------------------------------------------------------------
@@ -204,10 +209,19 @@ def emit(
 
 
 def print_table(items: Sequence[T], columns: Sequence[Column[T]], title: str | None = None) -> None:
-    from rich import box
     from rich.table import Table
 
-    table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left", pad_edge=False)
+    console = SETTINGS.out()
+    columns = [c for c in columns if not c.wide or console.width >= WIDE]
+    # kubectl-style: no borders, two spaces between columns, so more columns fit in 80.
+    table = Table(
+        box=None,
+        title=title,
+        title_justify="left",
+        title_style="bold",
+        padding=(0, 2, 0, 0),
+        header_style="bold",
+    )
     for c in columns:
         table.add_column(
             c.header,
@@ -223,7 +237,7 @@ def print_table(items: Sequence[T], columns: Sequence[Column[T]], title: str | N
             style = c.style(item) if c.style else ""
             cells.append(f"[{style}]{_escape(text)}[/]" if style else _escape(text))
         table.add_row(*cells)
-    SETTINGS.out().print(table)
+    console.print(table)
 
 
 def emit_record(
