@@ -5,13 +5,15 @@ A running task is owned through its lease: the worker running it renews the leas
 worker crashed or lost Redis, and the task would otherwise stay active forever.
 
 Crash-recovery timing with the defaults (lease 30 s renewed every 5 s, ``interval`` 5 s,
-``skew`` 5 s): a worker killed right after renewing leaves a lease that ends 30 s later; the
-task is due for recovery ``skew`` after that and the next pass, at most ``interval`` later,
-takes it. So the task leaves ``active`` 35–40 s after the crash (Asynq: up to 2 minutes). It
-then runs again after its retry delay, or at once (pending, idle workers woken) when the delay
-is 0. ``skew`` is the clock difference tolerated between hosts: with leases renewed every 5 s a
-live lease is always at least 25 s ahead of its owner's clock, so another host may run up to
-``25 + skew`` seconds ahead before it could take a live task.
+``skew`` 5 s): the last renewal before a crash happened at most 5 s earlier, so the lease ends
+25–30 s after the crash; the task is due ``skew`` later and the next pass, at most ``interval``
+after that, takes it. The task leaves ``active`` 30–40 s after the crash, 40 s in the worst
+case (Asynq: up to about 2 minutes). Worst case in general: lease + skew + interval. It then
+runs again after its retry delay, or at once (pending, idle workers woken) when the delay is 0.
+
+``skew`` is the clock difference tolerated between hosts: with leases renewed every 5 s a live
+lease is always at least 25 s ahead of its owner's clock, so another host's clock may run up to
+``25 + skew`` seconds ahead before it could take a task that is still running.
 """
 
 from __future__ import annotations
@@ -40,8 +42,8 @@ STATS_TTL = 90 * 24 * 3600
 ARCHIVE_MAX_AGE = 90 * 24 * 3600
 ARCHIVE_MAX_SIZE = 10000
 
-# Replies of recover.lua.
-_UNTOUCHED, _RETRY, _ARCHIVED, _PENDING, _STALE = 0, 1, 2, 3, -1
+# Replies of recover.lua (0: nothing done).
+_RETRY, _ARCHIVED, _PENDING, _STALE = 1, 2, 3, -1
 
 
 @dataclasses.dataclass
@@ -108,44 +110,40 @@ class Recoverer(Periodic):
         """Recover every task of the served queues whose lease expired by now.
 
         Returns:
-            What was done.
+            What was done, summed over the queues.
         """
-        report = Recovery()
         now = self.clock()
         cutoff = now - self.skew
-        reclaims = [
-            lua(
-                "reclaim_aggregation_sets",
-                [keys.all_aggregation_sets(q), keys.all_groups(q)],
-                [int(now), keys.group_prefix(q)],
-            )
-            for q in self.queues
-        ]
+        found = {q: Recovery() for q in self.queues}
+        reclaimed = await self.broker.run(
+            [
+                lua(
+                    "reclaim_aggregation_sets",
+                    [keys.all_aggregation_sets(q), keys.all_groups(q)],
+                    [int(now), keys.group_prefix(q)],
+                )
+                for q in self.queues
+            ]
+        )
+        for q, n in zip(self.queues, reclaimed, strict=True):
+            found[q].reclaimed_sets = n
         todo = list(self.queues)
         while todo:
-            calls = [self._list_call(q, cutoff) for q in todo] + reclaims
-            replies = await self.broker.run(calls)
-            listed, reclaimed = replies[: len(todo)], replies[len(todo) :]
-            for q, n in zip(self.queues, reclaimed, strict=False):
-                if n:
-                    self.log.warning(
-                        "%d aggregation set(s) of queue %r passed their deadline; "
-                        "their tasks are back in their groups",
-                        n,
-                        q,
-                    )
-                    report.reclaimed_sets += n
-            reclaims = []
+            listed = await self.broker.run([self._list_call(q, cutoff) for q in todo])
             again = []
             for q, flat in zip(todo, listed, strict=True):
                 if not flat:
                     continue
                 entries = list(zip(flat[::2], flat[1::2], strict=True))
-                progressed = await self._recover(q, entries, now, cutoff, report)
+                progressed = await self._recover(q, entries, now, cutoff, found[q])
                 if progressed and len(entries) >= self.batch_size:
                     again.append(q)
             todo = again
-        return report
+        for q, done in found.items():
+            self._report(q, done)
+        return Recovery(
+            *(sum(getattr(d, f.name) for d in found.values()) for f in dataclasses.fields(Recovery))
+        )
 
     def _list_call(self, queue: str, cutoff: float) -> Call:
         return lua(
@@ -160,40 +158,50 @@ class Recoverer(Periodic):
         entries: list[tuple[bytes, bytes]],
         now: float,
         cutoff: float,
-        report: Recovery,
+        done: Recovery,
     ) -> bool:
-        """Recover ``entries`` of ``queue``; False when none of the calls succeeded."""
+        """Recover ``entries`` of ``queue`` into ``done``; False when every call failed."""
         calls = [self._recover_call(queue, i.decode(), m, now, cutoff) for i, m in entries]
         replies = await self.broker.run(calls, raise_on_error=False)
-        done = {code: 0 for code in (_RETRY, _ARCHIVED, _PENDING, _STALE)}
         failures = [r for r in replies if isinstance(r, Exception)]
-        for r in replies:
-            if r in done:
-                done[r] += 1
         if failures:
             self.complain(failures[0])
-        report.retried += done[_RETRY]
-        report.archived += done[_ARCHIVED]
-        report.pending += done[_PENDING]
-        report.stale += done[_STALE]
-        if done[_RETRY] + done[_ARCHIVED] + done[_PENDING]:
+        for r in replies:
+            if r == _RETRY:
+                done.retried += 1
+            elif r == _ARCHIVED:
+                done.archived += 1
+            elif r == _PENDING:
+                done.pending += 1
+            elif r == _STALE:
+                done.stale += 1
+        return len(failures) < len(replies)
+
+    def _report(self, queue: str, done: Recovery) -> None:
+        if done.recovered:
             self.log.warning(
                 "recovered %d task(s) of queue %r whose worker stopped renewing the lease: "
                 "%d to retry, %d pending again, %d archived (retries used up)",
-                done[_RETRY] + done[_ARCHIVED] + done[_PENDING],
+                done.recovered,
                 queue,
-                done[_RETRY],
-                done[_PENDING],
-                done[_ARCHIVED],
+                done.retried,
+                done.pending,
+                done.archived,
             )
-        if done[_STALE]:
+        if done.stale:
             self.log.info(
                 "removed %d lease entr%s of queue %r that pointed at no active task",
-                done[_STALE],
-                "y" if done[_STALE] == 1 else "ies",
+                done.stale,
+                "y" if done.stale == 1 else "ies",
                 queue,
             )
-        return len(failures) < len(replies)
+        if done.reclaimed_sets:
+            self.log.warning(
+                "%d aggregation set(s) of queue %r passed their deadline; "
+                "their tasks are back in their groups",
+                done.reclaimed_sets,
+                queue,
+            )
 
     def _recover_call(
         self, queue: str, task_id: str, raw: bytes, now: float, cutoff: float
