@@ -168,6 +168,19 @@ async def test_max_size_takes_the_oldest_tasks_first(
     assert r.exists(keys.all_groups(Q)) == 0
 
 
+async def test_a_group_over_the_max_size_gives_several_tasks_in_one_pass(
+    broker: AsyncBroker, client: Client, r: redis.Redis
+) -> None:
+    ids = grouped(client, 7)
+    now = int(time.time())
+    set_scores(r, ids, [now - 7 + i for i in range(7)])
+    fn = Collect()
+    assert await Aggregator(broker, [Q], aggregate=fn, max_size=3).run_once() == 2
+    assert [[t.json()["n"] for t in ts] for _, ts in fn.calls] == [[0, 1, 2], [3, 4, 5]]
+    assert zset(r, keys.group(Q, "g")) == {ids[6].encode(): now - 1}
+    assert len(aggregated(r)) == 2
+
+
 async def test_reaching_max_size_exactly_empties_the_group(
     broker: AsyncBroker, client: Client, r: redis.Redis
 ) -> None:

@@ -102,9 +102,16 @@ class Aggregator(Periodic):
                     group = raw.decode()
                 except UnicodeDecodeError:
                     continue  # not a name qops can build keys from; Go clients only
-                due = await self._check(queue, group)
-                if due is not None:
-                    made += await self._aggregate(queue, group, *due)
+                made += await self._drain(queue, group)
+        return made
+
+    async def _drain(self, queue: str, group: str) -> int:
+        """Aggregate ``group`` while it is due: a group over the max size takes several sets."""
+        made = 0
+        while (due := await self._check(queue, group)) is not None:
+            if not await self._aggregate(queue, group, *due):
+                break  # the set waits for the recoverer; more sets now would fail alike
+            made += 1
         return made
 
     async def _check(self, queue: str, group: str) -> tuple[str, int] | None:
