@@ -33,10 +33,18 @@ EXIT_UNREACHABLE = 4
 EXIT_CONFIRM = 5
 EXIT_INTERRUPTED = 130
 
-EXIT_CODES_HELP = (
-    "Exit codes: 0 success (an empty listing included), 1 operation failed, "
-    "2 usage or input error, 3 queue or task not found, 4 Redis unreachable or "
-    "authentication refused, 5 confirmation needed but not on a terminal, 130 interrupted."
+# Typer's rich help keeps single line breaks, so this prints as a table.
+EXIT_CODES_HELP = "\n".join(
+    [
+        "Exit codes:",
+        "  0  success (an empty listing included)",
+        "  1  operation failed",
+        "  2  usage or input error",
+        "  3  queue or task not found",
+        "  4  Redis unreachable or authentication refused",
+        "  5  confirmation needed but not on a terminal (pass --yes)",
+        "130  interrupted",
+    ]
 )
 
 

@@ -1,0 +1,155 @@
+"""What every ``qops`` command shares: help, global options, exit codes, startup, completion."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer.main
+
+from qops.cli import common
+from qops.cli.main import app
+from tests.qops_cli import qops
+
+ROOT = Path(__file__).parent.parent
+GLOBALS = {"redis_url", "profile", "json_", "quiet", "no_color", "debug"}
+
+
+def leaves(cmd: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    subcommands = getattr(cmd, "commands", None)
+    if subcommands is None:
+        yield path, cmd
+        return
+    for name, sub in subcommands.items():
+        yield from leaves(sub, (*path, name))
+
+
+def test_every_command_takes_the_global_options_after_its_name() -> None:
+    found = list(leaves(typer.main.get_command(app)))
+    assert len(found) > 20
+    for path, cmd in found:
+        missing = GLOBALS - {p.name for p in cmd.params}
+        assert not missing, f"qops {' '.join(path)} lacks {sorted(missing)}"
+
+
+def test_global_options_before_and_after(redis_url: str) -> None:
+    after = qops("queue", "ls", "--json", "--redis-url", redis_url, "--quiet")
+    before = qops("--json", "--redis-url", redis_url, "--quiet", "queue", "ls")
+    assert after.code == before.code == 0
+    assert after.json() == before.json() == []
+    assert after.err == before.err == ""  # --quiet silenced "no queues"
+    assert qops("version", "--json").json()["version"]
+
+
+def test_help_lists_exit_codes_and_the_commands() -> None:
+    result = qops("--help")
+    assert result.code == 0
+    lines = [line.strip() for line in result.out.splitlines()]
+    for line in (
+        "0  success (an empty listing included)",
+        "1  operation failed",
+        "2  usage or input error",
+        "3  queue or task not found",
+        "4  Redis unreachable or authentication refused",
+        "5  confirmation needed but not on a terminal (pass --yes)",
+        "130  interrupted",
+    ):
+        assert line in lines
+    for name in ("enqueue", "queue", "task", "export", "import", "stats", "server", "config"):
+        assert f" {name} " in result.out
+    assert qops().code == 2  # no arguments: help on stderr, usage exit code
+    assert qops("nonsense").code == 2
+
+
+def test_exit_code_constants() -> None:
+    assert (
+        common.EXIT_OK,
+        common.EXIT_FAILED,
+        common.EXIT_USAGE,
+        common.EXIT_NOT_FOUND,
+        common.EXIT_UNREACHABLE,
+        common.EXIT_CONFIRM,
+        common.EXIT_INTERRUPTED,
+    ) == (0, 1, 2, 3, 4, 5, 130)
+
+
+def test_importing_the_cli_loads_neither_textual_nor_redis() -> None:
+    code = (
+        "import sys, json, qops.cli.main; "
+        "print(json.dumps(sorted(m for m in sys.modules "
+        "if m.split('.')[0] in ('textual', 'redis'))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert json.loads(out) == []
+
+
+def test_errors_are_one_line_without_traceback_unless_debug(tmp_path: Path) -> None:
+    url = "redis://127.0.0.1:1/0"
+    result = qops("queue", "ls", "-u", url)
+    assert result.code == 4
+    assert result.err.count("\n") == 1
+    assert "Traceback" not in result.err
+    debug = qops("queue", "ls", "-u", url, "--debug")
+    assert debug.code != 0
+    assert "Traceback" in debug.err
+    bad_url = qops("queue", "ls", "-u", "http://x")
+    assert bad_url.code == 2
+    assert "scheme must be one of" in bad_url.err
+
+
+def test_no_color_when_piped_or_no_color(redis_url: str) -> None:
+    qops("enqueue", "t", url=redis_url)
+    for env in ({}, {"NO_COLOR": "1"}):
+        result = qops("task", "show", "x", "-q", "default", url=redis_url, env=env)
+        assert "\x1b[" not in result.out + result.err
+
+
+# -- completion ---------------------------------------------------------------------------
+
+
+def test_completion_files_are_up_to_date(tmp_path: Path) -> None:
+    subprocess.run(
+        [str(ROOT / "scripts" / "gen-completions"), str(tmp_path)],
+        check=True,
+        capture_output=True,
+        env={"QOPS": str(Path(sys.executable).parent / "qops"), "PATH": "/usr/bin:/bin"},
+    )
+    for shell in ("bash", "zsh", "fish"):
+        fresh = (tmp_path / f"qops.{shell}").read_text()
+        shipped = (ROOT / "completions" / f"qops.{shell}").read_text()
+        assert fresh == shipped, f"completions/qops.{shell} is stale: run scripts/gen-completions"
+    assert (tmp_path / "qops.zsh").read_text().startswith("#compdef qops\n")
+
+
+def complete_bash(words: str, url: str | None) -> list[str]:
+    cword = str(len(words.split()) - (0 if words.endswith(" ") else 1))
+    env = {"_QOPS_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": cword}
+    result = qops(url=url, env=env)
+    assert result.code == 0, result
+    return [line for line in result.lines() if line]
+
+
+def test_queue_names_complete_from_redis(redis_url: str) -> None:
+    for queue in ("critical", "default", "low"):
+        qops("enqueue", "t", "-q", queue, url=redis_url)
+    assert complete_bash("qops queue pause c", redis_url) == ["critical"]
+    assert complete_bash("qops task ls -q ", redis_url) == ["critical", "default", "low"]
+    assert complete_bash("qops export --queue l", redis_url) == ["low"]
+
+
+def test_queue_completion_is_empty_when_redis_is_down() -> None:
+    assert complete_bash("qops queue pause ", "redis://127.0.0.1:1/0") == []
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_completion_source_mentions_the_program(shell: str) -> None:
+    result = qops(env={"_QOPS_COMPLETE": f"source_{shell}"})
+    assert result.code == 0
+    assert "_QOPS_COMPLETE=complete_" in result.out
