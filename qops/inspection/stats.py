@@ -12,7 +12,7 @@ from qops.storage.calls import Call, lua
 
 # Past this many groups the aggregating count is extrapolated from a random sample of this
 # many, so the overview never costs O(groups) (Asynq's GetQueueInfo does, issue #1160).
-GROUPS_COUNTED = 1000
+GROUPS_COUNTED = 500
 # Asynq's memoryUsage sampling: 20 task hashes per container, tasks of 5 groups.
 MEMORY_SAMPLE = 20
 MEMORY_GROUPS = 5
