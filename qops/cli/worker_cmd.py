@@ -172,20 +172,11 @@ def worker(
     skips the wait.
     """
     from qops import connection
-    from qops.storage.broker import Broker
-    from qops.worker.entry import Settings, child_command, child_env, configure_logging
-    from qops.worker.loader import load_handlers
+    from qops.worker.entry import Settings, child_command, child_env
     from qops.worker.queues import parse_queues
-    from qops.worker.supervisor import Supervisor
 
     weights = parse_queues(queues)
-    load_handlers(app)  # fail here, once, with exit 2
     url = connection.resolve(SETTINGS.redis_url, SETTINGS.profile).url
-    broker = Broker.from_url(url, socket_timeout=5.0)
-    try:
-        broker.ping()
-    finally:
-        broker.close()
     options = {
         "queues": weights,
         "strict_priority": strict,
@@ -203,13 +194,23 @@ def worker(
         "group_max_size": group_max_size,
     }
     settings = Settings(app, url, options, retry_delay, verbose, SETTINGS.quiet)
-    # Build it here too, so bad option values exit 2 before any process starts.
-    settings.worker()
+    argv, env = child_command(), child_env(settings)
     sys.stdout.flush()
     sys.stderr.flush()
-    argv, env = child_command(), child_env(settings)
     if processes == 1:
-        # Become the worker process: the same pid, without the CLI's modules in memory.
+        # Become the worker process: the same pid and exit code, without the CLI's modules in
+        # memory. It checks --app and Redis itself (exit 2 and 4, one line on stderr).
         os.execve(argv[0], argv, env)
+    from qops.storage.broker import Broker
+    from qops.worker.entry import configure_logging
+    from qops.worker.supervisor import Supervisor
+
+    # Check once here rather than in every child: bad settings exit 2, no Redis exits 4.
+    settings.worker()
+    broker = Broker.from_url(url, socket_timeout=5.0)
+    try:
+        broker.ping()
+    finally:
+        broker.close()
     configure_logging(verbose, SETTINGS.quiet)
     raise typer.Exit(Supervisor(argv, processes, env).run())

@@ -13,12 +13,13 @@ import json
 import logging
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qops.errors import InvalidInputError, QopsError
-from qops.task import Task
-from qops.worker.loader import load_handlers
-from qops.worker.runtime import Worker
+
+if TYPE_CHECKING:
+    from qops.task import Task
+    from qops.worker.runtime import Worker
 
 SETTINGS_ENV = "QOPS_WORKER_SETTINGS"
 LOG_FORMAT = "%(asctime)s %(levelname)s pid=%(process)d %(message)s"
@@ -43,6 +44,10 @@ class Settings:
         return cls(**json.loads(text))
 
     def worker(self) -> Worker:
+        # Imported here: the CLI builds settings without loading Redis or the application.
+        from qops.worker.loader import load_handlers
+        from qops.worker.runtime import Worker
+
         handlers = load_handlers(self.app)
         delay = self.retry_delay
         fixed = None if delay is None else _FixedDelay(delay)
