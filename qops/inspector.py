@@ -16,7 +16,6 @@ from qops import connection
 from qops.errors import (
     CorruptTaskError,
     InvalidArgumentError,
-    QueueNotEmptyError,
     QueueNotFoundError,
     QueueStateError,
     TaskNotFoundError,
@@ -158,8 +157,11 @@ class Inspector:
 
         Without ``force`` a queue that holds any task (completed and aggregating included)
         is refused. With ``force`` its tasks are deleted first, with the unique locks they
-        hold, unless some are active. Unlike Asynq, nothing of the queue is left behind:
-        completed tasks, groups, aggregation sets, the pause flag, counters and lease go too.
+        hold, unless some are active; the queue is paused meanwhile so workers take none.
+        Unlike Asynq, nothing of the queue is left behind: completed tasks, groups,
+        aggregation sets, the pause flag, counters and lease go too. A unique lock is freed
+        through the task's ``unique_key`` hash field, which Go Asynq leaves out for grouped
+        tasks; those locks expire on their own.
 
         Raises:
             QueueNotFoundError: no such queue.
@@ -167,24 +169,7 @@ class Inspector:
         """
         q = arguments.queue(queue)
         self._require(q)
-        # Tasks may arrive while the queue is emptied; the drop refuses then and the counts
-        # are taken again.
-        for _ in range(10):
-            held = removal.held(self.broker, q)
-            if held and not force:
-                raise QueueNotEmptyError(
-                    q, f"it holds {removal.describe(held)}; use force to delete them too"
-                )
-            if held.get("active"):
-                raise QueueNotEmptyError(
-                    q, f"{held['active']} of its tasks are active; cancel them or let them finish"
-                )
-            if held:
-                removal.purge(self.broker, q)
-            if removal.drop(self.broker, q):
-                self.broker.call(cmd("SREM", keys.ALL_QUEUES, q))
-                return
-        raise QueueNotEmptyError(q, "tasks kept arriving while it was emptied")
+        removal.delete_queue(self.broker, q, force=force)
 
     # -- tasks ----------------------------------------------------------------------------
     def list_tasks(

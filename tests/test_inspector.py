@@ -473,6 +473,7 @@ def test_run_task_from_each_state(insp: Inspector, r: redis.Redis, state: str) -
     assert int(h[b"pending_since"]) == pytest.approx(time.time_ns(), abs=5e9)
     if state == "aggregating":
         assert not r.exists(keys.group(Q, "g"), keys.all_groups(Q))
+        assert b"group" not in h  # retried later, it must not rejoin the group
     else:
         assert r.zscore(keys.state_key(Q, state), tid) is None
     assert message(wake) == b"1"
@@ -636,6 +637,9 @@ def test_bulk_actions_on_aggregating_groups(insp: Inspector, r: redis.Redis) -> 
     put_many(r, Q, "aggregating", 2, prefix="b", group="gb")
     assert insp.run_all(Q, "aggregating", group="ga") == 3
     assert r.smembers(keys.all_groups(Q)) == {b"gb"}
+    ran = r.hgetall(keys.task(Q, "a000000"))
+    assert (ran[b"state"], b"group" in ran) == (b"pending", False)
+    assert r.lrange(keys.pending(Q), 0, -1) == [b"a000002", b"a000001", b"a000000"]
     assert insp.archive_all(Q, "aggregating") == 2
     assert not r.exists(keys.all_groups(Q), keys.group(Q, "gb"))
     put_many(r, Q, "aggregating", 2, prefix="c", group="gc")
@@ -663,7 +667,8 @@ def test_bulk_refusals(insp: Inspector, r: redis.Redis) -> None:
 
 def test_delete_queue_refused_while_it_holds_tasks(insp: Inspector, r: redis.Redis) -> None:
     done = put(r, Q, "completed")
-    with pytest.raises(QueueNotEmptyError, match="1 completed tasks; use force"):
+    put(r, Q, "pending")
+    with pytest.raises(QueueNotEmptyError, match="holds 1 pending, 1 completed tasks; use force"):
         insp.delete_queue(Q)
     assert r.sismember(keys.ALL_QUEUES, Q)
     assert r.exists(keys.task(Q, done))
@@ -713,8 +718,27 @@ def test_force_delete_refused_while_tasks_are_active(insp: Inspector, r: redis.R
     pending = put(r, Q, "pending")
     with pytest.raises(QueueNotEmptyError, match="1 of its tasks are active"):
         insp.delete_queue(Q, force=True)
+    with pytest.raises(QueueNotEmptyError, match="1 of its tasks are active"):
+        insp.delete_queue(Q)
     assert r.exists(keys.task(Q, pending))
     assert r.sismember(keys.ALL_QUEUES, Q)
+    assert not r.exists(keys.paused(Q))
+
+
+def test_delete_queue_refused_while_tasks_are_being_aggregated(
+    insp: Inspector, r: redis.Redis
+) -> None:
+    r.sadd(keys.ALL_QUEUES, Q)
+    set_key = keys.aggregation_set(Q, "g", "set-1")
+    put(r, Q, "aggregating", group="g", task_id="staged")
+    r.zrem(keys.group(Q, "g"), "staged")
+    r.zadd(set_key, {"staged": 1})
+    r.zadd(keys.all_aggregation_sets(Q), {set_key: time.time() + 120})
+    with pytest.raises(QueueNotEmptyError, match="holds 1 sets of tasks being aggregated"):
+        insp.delete_queue(Q)
+    assert r.exists(set_key, keys.task(Q, "staged")) == 2
+    insp.delete_queue(Q, force=True)
+    assert r.keys("asynq:{q1}:*") == []
 
 
 # -- servers, scheduler, redis --------------------------------------------------------------------

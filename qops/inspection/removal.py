@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 
+from qops.errors import QueueNotEmptyError
 from qops.inspection import reading, stats, writing
 from qops.inspection.decoding import text, utc_day
 from qops.inspection.reading import Source
@@ -16,21 +17,63 @@ from qops.storage import keys
 from qops.storage.broker import Broker
 from qops.storage.calls import cmd, lua
 
+_STAGED = "staged"
+
 
 def held(broker: Broker, queue: str) -> dict[str, int]:
-    """What the queue still holds, by state (plus aggregation sets); empty when nothing."""
+    """Tasks the queue still holds, by state, plus those staged in aggregation sets."""
     now = time.time()
     reply, sets = broker.run(
         [stats.stats_call(queue, utc_day(now)), cmd("ZCARD", keys.all_aggregation_sets(queue))]
     )
     info = stats.queue_info(queue, reply, now)
     counts = {s.value: int(getattr(info, s.value)) for s in TaskState}
-    counts["in aggregation sets"] = int(sets)
+    counts[_STAGED] = int(sets)
     return {name: n for name, n in counts.items() if n}
 
 
 def describe(counts: dict[str, int]) -> str:
-    return ", ".join(f"{n} {name}" for name, n in counts.items()) + " tasks"
+    """``counts`` in words: "6 pending, 1 completed tasks and 2 sets of tasks being aggregated"."""
+    states = [f"{n} {name}" for name, n in counts.items() if name != _STAGED]
+    parts = [", ".join(states) + " tasks"] if states else []
+    if counts.get(_STAGED):
+        parts.append(f"{counts[_STAGED]} sets of tasks being aggregated")
+    return " and ".join(parts)
+
+
+def delete_queue(broker: Broker, queue: str, *, force: bool) -> None:
+    """See `Inspector.delete_queue`; the queue is known to exist."""
+    paused_here = False
+    try:
+        # Tasks may arrive while the queue is emptied; the drop then refuses and the counts
+        # are taken again.
+        for _ in range(10):
+            counts = held(broker, queue)
+            if counts.get("active"):
+                raise QueueNotEmptyError(
+                    queue,
+                    f"{counts['active']} of its tasks are active; cancel them or let them finish",
+                )
+            if not force and counts:
+                raise QueueNotEmptyError(
+                    queue, f"it holds {describe(counts)}; use force to delete them too"
+                )
+            if force:
+                # Paused, no worker (qops or Go) takes a task while the rest is deleted.
+                paused_here = paused_here or bool(
+                    broker.call(cmd("SET", keys.paused(queue), int(time.time()), "NX"))
+                )
+                purge(broker, queue)
+            if drop(broker, queue):
+                paused_here = False
+                broker.call(cmd("SREM", keys.ALL_QUEUES, queue))
+                return
+            if not force:
+                raise QueueNotEmptyError(queue, "it holds tasks; use force to delete them too")
+        raise QueueNotEmptyError(queue, "tasks kept arriving while it was emptied")
+    finally:
+        if paused_here:
+            broker.call(cmd("DEL", keys.paused(queue)))
 
 
 def purge(broker: Broker, queue: str) -> None:

@@ -121,6 +121,8 @@ end
 if action == "run" then
     for _, id in ipairs(chosen) do
         redis.call("HSET", prefix .. id, "state", "pending", "pending_since", ARGV[9])
+        -- Run on its own, a grouped task must not go back to its group if it is retried.
+        redis.call("HDEL", prefix .. id, "group")
     end
     slices(chosen, function(...) redis.call("LPUSH", KEYS[2], ...) end)
     if #chosen > 0 then

@@ -16,8 +16,9 @@
 -- ARGV[8] -> archive cap: the number of newest archived tasks kept at most
 -- ARGV[9] -> wake channel, published to when the task became pending
 -- Returns: {1, state} done; {0, ""} no such task; {-1, state} not allowed in that state
--- Unlike Asynq: run sets pending_since and wakes idle workers, archive deletes the hashes
--- of the tasks it trims off the archive, delete frees the task's unique lock.
+-- Unlike Asynq: run sets pending_since, drops the group field and wakes idle workers,
+-- archive deletes the hashes of the tasks it trims off the archive, delete frees the task's
+-- unique lock.
 local action, id, prefix = ARGV[1], ARGV[2], ARGV[3]
 local ALLOWED = {
     run = {scheduled = 3, retry = 4, archived = 5, completed = 6, aggregating = 0},
@@ -58,6 +59,8 @@ end
 
 if action == "run" then
     redis.call("HSET", KEYS[1], "state", "pending", "pending_since", ARGV[6])
+    -- Run on its own, a grouped task must not go back to its group if it is retried.
+    redis.call("HDEL", KEYS[1], "group")
     redis.call("LPUSH", KEYS[2], id)
     redis.call("PUBLISH", ARGV[9], 1)
 elseif action == "archive" then
