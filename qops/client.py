@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Self
 
 from qops import connection
-from qops.errors import DuplicateTaskError, QopsError, TaskIdConflictError
+from qops.errors import DuplicateTaskError, InvalidTaskError, QopsError, TaskIdConflictError
 from qops.models import TaskInfo, TaskState
 from qops.storage import keys, wire
 from qops.storage.broker import AsyncBroker, Broker
@@ -22,6 +22,9 @@ from qops.storage.calls import Call, cmd, lua
 from qops.task import Payload, Task
 
 BATCH = 500
+
+EnqueueHook = Callable[[Task], object]
+"""Called with each task before it is written; it may change the task's headers."""
 
 
 def _as_task(task: Task | str, payload: Payload | None, options: dict[str, Any]) -> Task:
@@ -183,6 +186,16 @@ class _EnqueuePlan:
         return out  # type: ignore[return-value]
 
 
+def _run_hooks(hooks: tuple[EnqueueHook, ...], tasks: list[Task]) -> None:
+    for task in tasks:
+        for hook in hooks:
+            hook(task)
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in task.headers.items()):
+            raise InvalidTaskError(
+                f"a before_enqueue hook left headers that are not strings on task {task.type!r}"
+            )
+
+
 def _one(outcomes: list[TaskInfo | QopsError]) -> TaskInfo:
     result = outcomes[0]
     if isinstance(result, QopsError):
@@ -197,12 +210,22 @@ class Client:
         redis_url: ``redis://``, ``rediss://`` or ``unix://`` URL. Without one, the
             ``QOPS_REDIS_URL`` variable, then the config profile, then the embedded Redis.
         profile: Config profile to read the URL from.
+        before_enqueue: Functions called with each `Task`, in order, just before it is
+            written; they may change its headers (``qops.otel.inject_headers`` adds the
+            current trace context). A `Task` you pass in is changed in place.
     """
 
-    def __init__(self, redis_url: str | None = None, *, profile: str | None = None) -> None:
+    def __init__(
+        self,
+        redis_url: str | None = None,
+        *,
+        profile: str | None = None,
+        before_enqueue: Iterable[EnqueueHook] = (),
+    ) -> None:
         target = connection.resolve(redis_url, profile)
         self.broker = Broker.from_url(target.url)
         self._known_queues: set[str] = set()
+        self.before_enqueue = tuple(before_enqueue)
 
     def enqueue(self, task: Task | str, payload: Payload | None = None, **options: Any) -> TaskInfo:
         """Enqueue one task, given as a `Task` or as a type with payload and options.
@@ -225,6 +248,8 @@ class Client:
     def _run(self, tasks: list[Task]) -> list[TaskInfo | QopsError]:
         if not tasks:
             return []
+        if self.before_enqueue:
+            _run_hooks(self.before_enqueue, tasks)
         plan = _EnqueuePlan(tasks, self._known_queues)
         outcomes = plan.outcomes(self.broker.run(plan.calls))
         self._known_queues |= plan.new_queues
@@ -244,12 +269,19 @@ class Client:
 
 
 class AsyncClient:
-    """`Client` for asyncio code: the same methods, awaited."""
+    """`Client` for asyncio code: the same methods and arguments, awaited."""
 
-    def __init__(self, redis_url: str | None = None, *, profile: str | None = None) -> None:
+    def __init__(
+        self,
+        redis_url: str | None = None,
+        *,
+        profile: str | None = None,
+        before_enqueue: Iterable[EnqueueHook] = (),
+    ) -> None:
         target = connection.resolve(redis_url, profile)
         self.broker = AsyncBroker.from_url(target.url)
         self._known_queues: set[str] = set()
+        self.before_enqueue = tuple(before_enqueue)
 
     async def enqueue(
         self, task: Task | str, payload: Payload | None = None, **options: Any
@@ -264,6 +296,8 @@ class AsyncClient:
     async def _run(self, tasks: list[Task]) -> list[TaskInfo | QopsError]:
         if not tasks:
             return []
+        if self.before_enqueue:
+            _run_hooks(self.before_enqueue, tasks)
         plan = _EnqueuePlan(tasks, self._known_queues)
         outcomes = plan.outcomes(await self.broker.run(plan.calls))
         self._known_queues |= plan.new_queues
