@@ -18,7 +18,7 @@ from typing import Any
 
 from qops.errors import ConnectionFailedError
 from qops.storage import keys, wire
-from qops.storage.broker import AsyncBroker
+from qops.storage.broker import AsyncBroker, RedisError
 from qops.storage.calls import Arg, cmd, lua
 from qops.worker.processor import Processor
 
@@ -73,7 +73,7 @@ class Heartbeat:
             try:
                 await self.processor.ledger.extend()
                 await self.beat()
-            except ConnectionFailedError as exc:
+            except (ConnectionFailedError, RedisError) as exc:
                 log.error("heartbeat failed: %s", exc)
             try:
                 async with asyncio.timeout(self.interval):

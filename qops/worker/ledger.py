@@ -114,7 +114,7 @@ class Ledger:
             try:
                 await self.flush()
                 backoff = 0.0
-            except ConnectionFailedError as exc:
+            except (ConnectionFailedError, RedisError) as exc:
                 backoff = min(5.0, max(0.2, backoff * 2))
                 log.error("cannot record task outcomes (retrying in %.1fs): %s", backoff, exc)
                 self.expire(time.time())
@@ -129,7 +129,7 @@ class Ledger:
         results, outcomes, requeues = self._results, self._outcomes, self._requeues
         self._results, self._outcomes, self._requeues = [], [], []
         calls: list[Call] = [
-            cmd("HSET", keys.task(job.queue, job.id), "result", data) for job, data in results
+            lua("write_result", [keys.task(job.queue, job.id)], [data]) for job, data in results
         ]
         plan: list[tuple[str, list[Job]]] = []
         by_queue: dict[str, list[Outcome]] = {}
@@ -157,7 +157,7 @@ class Ledger:
             return
         try:
             replies = await self.broker.run(calls, raise_on_error=False)
-        except ConnectionFailedError:
+        except (ConnectionFailedError, RedisError):
             # Nothing was recorded; keep everything for the next try (results first again).
             self._results[:0] = results
             self._outcomes[:0] = outcomes

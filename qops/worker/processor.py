@@ -20,7 +20,7 @@ from google.protobuf.message import DecodeError
 
 from qops.errors import ConnectionFailedError
 from qops.storage import keys, wire
-from qops.storage.broker import AsyncBroker
+from qops.storage.broker import AsyncBroker, RedisError
 from qops.storage.calls import lua
 from qops.worker.backoff import RetryDelay, default_retry_delay
 from qops.worker.handlers import Handlers, NoHandlerError, is_skip_retry
@@ -131,7 +131,7 @@ class Processor:
             try:
                 got = await self._dequeue(free)
                 backoff = 0.0
-            except ConnectionFailedError as exc:
+            except (ConnectionFailedError, RedisError) as exc:
                 backoff = min(5.0, max(0.5, backoff * 2))
                 log.error("cannot fetch tasks (retrying in %.1fs): %s", backoff, exc)
                 await self._wait(backoff)
@@ -164,6 +164,8 @@ class Processor:
     def _start(self, queue: str, raw_id: bytes, raw: bytes, expiry: int) -> None:
         try:
             msg = wire.TaskMessage.FromString(raw)
+            if not msg.id or not msg.type:
+                raise DecodeError("the message has no task type or id")
         except DecodeError as exc:
             self._corrupt(queue, raw_id.decode(errors="replace"), exc, expiry)
             return
