@@ -186,10 +186,15 @@ class Inspector:
 
         Order is Asynq's: pending and active next-to-run first; scheduled and retry by next
         run; archived and completed oldest first. ``aggregating`` lists all groups (by
-        group name, then age), or ``group``. A stored message that cannot be decoded is
-        listed with ``corrupt`` set; ids whose task hash is gone are skipped. With
-        ``task_type`` the page is filled by scanning forward from the start of the state,
-        so it costs O(position of the page) instead.
+        group name, then age; this reads the group list first, O(groups)), or ``group``.
+        A stored message that cannot be decoded is listed with ``corrupt`` set; ids whose
+        task hash is gone are skipped. With ``task_type`` the page is filled by scanning
+        forward from the start of the state, so it costs O(position of the page) instead.
+
+        Raises:
+            QueueNotFoundError: no such queue.
+            InvalidArgumentError: an unknown state, a page below 1, a group for a state
+                other than aggregating.
         """
         st = arguments.state(state)
         arguments.positive(page, "page")
@@ -219,6 +224,8 @@ class Inspector:
 
         Reads move forward by position, so a state that does not change while it is read
         comes out exactly once per task; tasks that move meanwhile may be missed or repeated.
+        A batch is at most 10 000 tasks, so one read never blocks Redis long. The queue and
+        arguments are checked on the call, before the first task is read.
         """
         st = arguments.state(state)
         arguments.positive(batch, "batch")
@@ -243,7 +250,11 @@ class Inspector:
         if st is TaskState.AGGREGATING:
             return sum(g.size for g in reading.groups(self.broker, q))
         src = reading.source(q, st)
-        return int(self.broker.call(cmd("LLEN" if src.is_list else "ZCARD", src.key)))
+        # A container of the wrong type counts as empty, as in `queue_info`.
+        (n,) = self.broker.run(
+            [cmd("LLEN" if src.is_list else "ZCARD", src.key)], raise_on_error=False
+        )
+        return n if isinstance(n, int) else 0
 
     def get_task(self, queue: str, task_id: str) -> TaskInfo:
         """Raises QueueNotFoundError, TaskNotFoundError, CorruptTaskError."""
@@ -268,7 +279,7 @@ class Inspector:
             raise CorruptTaskError(key, f"the key holds a {decoding.text(raw[1])}, not a hash")
         _, msg, state, result, score = raw
         name = decoding.text(state)
-        if name not in TaskState._value2member_map_:
+        if name not in arguments.STATE_VALUES:
             raise CorruptTaskError(key, f"unknown task state {name!r}")
         return decoding.task_info(
             q, tid, TaskState(name), msg, result, decoding.number(score), time.time()

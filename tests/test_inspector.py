@@ -159,6 +159,8 @@ def test_queue_info_survives_garbage(insp: Inspector, r: redis.Redis) -> None:
     assert info.processed_total == 0
     assert info.latency == 0
     assert insp.history(Q, 1)[0].processed == 0
+    assert insp.list_tasks(Q, "scheduled") == []
+    assert insp.count_tasks(Q, "scheduled") == 0
 
 
 def test_queue_infos_all_queues_in_one_round_trip(

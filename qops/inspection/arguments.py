@@ -5,6 +5,7 @@ from __future__ import annotations
 from qops.errors import InvalidArgumentError
 from qops.models import TaskState
 
+STATE_VALUES = frozenset(s.value for s in TaskState)
 STATE_NAMES = ", ".join(s.value for s in TaskState)
 
 

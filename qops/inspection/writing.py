@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from qops.errors import TaskNotFoundError, TaskStateError
+from qops.inspection.arguments import STATE_VALUES
 from qops.inspection.decoding import text
 from qops.inspection.reading import Source
 from qops.models import TaskState
@@ -79,7 +80,7 @@ def task_reply(raw: list[Any], action: str, queue: str, task_id: str) -> None:
     if code == 0:
         raise TaskNotFoundError(queue, task_id)
     if code < 0:
-        if state in TaskState._value2member_map_:
+        if state in STATE_VALUES:
             why = _WHY_NOT.get((action, state), f"it is {state}")
         else:
             why = f"its stored state {state!r} is not a task state"

@@ -21,14 +21,15 @@
 local start, window = tonumber(ARGV[3]), tonumber(ARGV[4])
 local prefix, skip, want = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
 
+-- A container of the wrong type reads as empty, as in the stats, instead of failing.
 local ids, scores = {}, {}
 if ARGV[1] == "list" then
-    local got = redis.call("LRANGE", KEYS[1], -(start + window), -(start + 1))
+    local got = redis.pcall("LRANGE", KEYS[1], -(start + window), -(start + 1))
     for i = #got, 1, -1 do
         ids[#ids + 1] = got[i]
     end
 else
-    local got = redis.call("ZRANGE", KEYS[1], start, start + window - 1, "WITHSCORES")
+    local got = redis.pcall("ZRANGE", KEYS[1], start, start + window - 1, "WITHSCORES")
     for i = 1, #got, 2 do
         ids[#ids + 1] = got[i]
         scores[#ids] = got[i + 1]
