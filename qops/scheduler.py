@@ -262,7 +262,7 @@ class Scheduler:
             await self.close()
             raise
         self._reanchor(self.clock())
-        log.info("scheduler %s started with %d entries", self.id, len(self._states))
+        log.info("scheduler %s started; entries: %d", self.id, len(self._states))
         next_beat = 0.0
         unreachable = False
         try:

@@ -18,6 +18,7 @@ from qops.cli.common import (
     command,
 )
 from qops.cli.config_cmd import config_app
+from qops.cli.cron_cmd import cron_app, scheduler
 from qops.cli.enqueue import enqueue
 from qops.cli.metrics_cmd import metrics_app
 from qops.cli.queue import queue_app
@@ -71,6 +72,8 @@ app.add_typer(server_app, name="server")
 app.add_typer(config_app, name="config")
 app.add_typer(metrics_app, name="metrics")
 app.command("worker")(worker_cmd)
+app.command("scheduler")(scheduler)
+app.add_typer(cron_app, name="cron")
 
 
 def run() -> None:
