@@ -218,6 +218,28 @@ def test_lists_and_decodes_every_task_in_every_state(static: Inspector) -> None:
         check(seen[task_id], task_id, want)
 
 
+@pytest.mark.parametrize("fixture", [STATIC, LIVE], ids=["static", "live"])
+def test_every_stored_task_is_listed_and_sound(
+    redis_url: str, r: redis.Redis, fixture: Path
+) -> None:
+    load_fixture(r, fixture)
+    stored = {k.decode().split(":t:", 1)[1] for k in r.scan_iter("asynq:{*}:t:*")}
+    listed = {}
+    with Inspector(redis_url) as insp:
+        for queue in insp.queues():
+            for state in TaskState:
+                for task in insp.iter_tasks(queue, state, batch=2):
+                    listed[task.id] = task
+                    assert task.state is state
+                    assert task.queue == queue
+                assert insp.count_tasks(queue, state) == len(
+                    insp.list_tasks(queue, state, page_size=100)
+                )
+        assert sum(i.size for i in insp.queue_infos()) == len(stored)
+    assert set(listed) == stored
+    assert all(t.corrupt == "" and t.type for t in listed.values())
+
+
 def test_get_task_reads_each_fixture_task(static: Inspector) -> None:
     for task_id, want in STATIC_TASKS.items():
         check(static.get_task(want.queue, task_id), task_id, want)
