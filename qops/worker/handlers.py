@@ -16,7 +16,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 Call = Callable[[Task], Awaitable[Any]]
 """A handler as the runtime calls it: awaited, whatever the user's function is."""
 Middleware = Callable[[Task, Call], Awaitable[Any]]
-Aggregate = Callable[[str, list[Task]], Task]
+Aggregate = Callable[[str, list[Task]], "Task | Awaitable[Task]"]
 
 # Resolved chains are cached per task type; a cap keeps a flood of unknown types bounded.
 _CACHE_LIMIT = 4096
@@ -100,7 +100,7 @@ class Handlers:
         self._cache.clear()
 
     def aggregator(self, fn: Aggregate) -> Aggregate:
-        """Register the group aggregate function: ``fn(group, tasks) -> Task``.
+        """Register the group aggregate function: ``fn(group, tasks) -> Task`` (or async).
 
         With it, a worker serving a queue combines the tasks waiting in each group into one
         task (see the worker's group options). Usable as a decorator.
