@@ -26,6 +26,7 @@ from qops.cli.server import server_app
 from qops.cli.stats import stats_cmd
 from qops.cli.task import task_app
 from qops.cli.transfer import export_cmd, import_cmd
+from qops.cli.tui_cmd import tui
 from qops.cli.worker_cmd import worker as worker_cmd
 
 app = typer.Typer(
@@ -74,6 +75,7 @@ app.add_typer(metrics_app, name="metrics")
 app.command("worker")(worker_cmd)
 app.command("scheduler")(scheduler)
 app.add_typer(cron_app, name="cron")
+app.command("tui")(tui)
 
 
 def run() -> None:

@@ -1,0 +1,377 @@
+"""`QueueScreen`: one queue's tasks, a tab per state, a page at a time, with filters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.content import Content
+from textual.widgets import DataTable, Footer, Input, Static, Tab, Tabs
+
+from qops.models import QueueInfo, TaskInfo, TaskState
+from qops.tui import fmt
+from qops.tui.changes import ALL, ONE, RETRIED, Kind, for_queue_pause, for_state, for_task
+from qops.tui.screens.base import DataScreen
+from qops.tui.source import DataSource
+from qops.tui.widgets.live_table import Column, LiveTable, Row
+
+S = TaskState
+PAGE_SIZE = 50
+STATES = (S.PENDING, S.ACTIVE, S.SCHEDULED, S.RETRY, S.ARCHIVED, S.COMPLETED, S.AGGREGATING)
+
+PAGE = Binding.Group("Page", compact=True)
+TAB = Binding.Group("State", compact=True)
+
+_ID = Column("id", "ID")
+_TYPE = Column("type", "Type")
+_PAYLOAD = Column("payload", "Payload")
+_RETRIES = Column("retries", "Retries", numeric=True)
+_ERROR = Column("error", "Last error")
+
+
+def columns_for(state: TaskState) -> list[Column]:
+    """What matters per state comes first; the rest appears on wider terminals."""
+    wide = Column("payload", "Payload", min_width=160)
+    later = Column("retries", "Retries", numeric=True, min_width=100)
+    return {
+        S.PENDING: [_ID, _TYPE, _PAYLOAD, later, Column("error", "Last error", min_width=140)],
+        S.ACTIVE: [_ID, _TYPE, _PAYLOAD, Column("age", "Running", numeric=True), later],
+        S.SCHEDULED: [_ID, _TYPE, Column("next", "Runs", numeric=True), _PAYLOAD, later],
+        S.RETRY: [_ID, _TYPE, _RETRIES, Column("next", "Next try", numeric=True), _ERROR, wide],
+        S.ARCHIVED: [_ID, _TYPE, _RETRIES, Column("age", "Failed", numeric=True), _ERROR, wide],
+        S.COMPLETED: [_ID, _TYPE, Column("age", "Completed", numeric=True), _PAYLOAD],
+        S.AGGREGATING: [_ID, _TYPE, Column("group", "Group"), _PAYLOAD],
+    }[state]
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One fetched page, with the view it was fetched for."""
+
+    state: TaskState
+    page: int
+    task_type: str | None
+    tasks: list[TaskInfo]
+    started: dict[str, datetime] = field(default_factory=dict)
+
+
+class QueueScreen(DataScreen[Page]):
+    """The tasks of one queue. Text filters match within the page; type filters ask Redis."""
+
+    HELP_TITLE = "Queue"
+    CHANGES: ClassVar[frozenset[str]] = frozenset(
+        {"run", "retry", "archive", "delete", "cancel"}
+        | {"run_all", "retry_all", "archive_all", "delete_all", "pause_queue"}
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open", "Open task", show=False, id="open-task"),
+        Binding("escape,backspace", "back", "Back", id="back"),
+        Binding("n", "page(1)", "Next page", group=PAGE, id="next-page"),
+        Binding("p", "page(-1)", "Previous page", group=PAGE, id="prev-page"),
+        Binding("left_square_bracket,h", "state(-1)", "Previous state", group=TAB, id="prev-state"),
+        Binding("right_square_bracket,l", "state(1)", "Next state", group=TAB, id="next-state"),
+        Binding("slash", "filter('text')", "Filter", key_display="/", id="filter-text"),
+        Binding("t", "filter('type')", "Type filter", id="filter-type"),
+        Binding("r", "run", "Run now", id="run"),
+        Binding("r", "retry", "Retry", id="retry"),
+        Binding("a", "archive", "Archive", id="archive"),
+        Binding("d", "delete", "Delete", id="delete"),
+        Binding("c", "cancel", "Cancel task", id="cancel"),
+        Binding("R", "run_all", "Run all", key_display="R", id="run-all"),
+        Binding("R", "retry_all", "Retry all", key_display="R", id="retry-all"),
+        Binding("A", "archive_all", "Archive all", key_display="A", id="archive-all"),
+        Binding("D", "delete_all", "Delete all", key_display="D", id="delete-all"),
+        Binding("P", "pause_queue", "Pause queue", key_display="P", id="pause-queue"),
+        Binding("F", "app.toggle_refresh", "Pause refresh", show=False, id="freeze"),
+        Binding("y", "copy_id", "Copy ID", show=False, id="copy-id"),
+    ]
+
+    def __init__(self, queue: str, state: TaskState = S.PENDING) -> None:
+        super().__init__()
+        self.queue = queue
+        self.state = state
+        self.page = 1
+        self.text_filter = ""
+        self.task_type: str | None = None
+        self.tasks: list[TaskInfo] = []
+        self.filter_mode = "text"
+
+    def crumb(self) -> str:
+        return f"qops › {self.queue}"
+
+    def compose(self) -> ComposeResult:
+        yield self.status_bar()
+        yield Static(id="summary")
+        yield Tabs(*(Tab(s.value, id=s.value) for s in STATES), active=self.state.value)
+        yield LiveTable(columns_for(self.state), id="tasks")
+        yield Static(id="pager")
+        yield Input(id="filter")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(LiveTable).focus()
+        self.render_info()
+
+    # -- data -----------------------------------------------------------------------------
+    def info(self) -> QueueInfo | None:
+        return next((q for q in self.qops.queues if q.queue == self.queue), None)
+
+    def state_count(self) -> int | None:
+        info = self.info()
+        return None if info is None else int(getattr(info, self.state.value))
+
+    def fetch(self, source: DataSource) -> Page:
+        state, page, task_type = self.state, self.page, self.task_type
+        tasks = source.list_tasks(
+            self.queue, state, page=page, page_size=PAGE_SIZE, task_type=task_type
+        )
+        started: dict[str, datetime] = {}
+        if state is S.ACTIVE and tasks:
+            for server in source.servers():
+                for w in server.active_workers:
+                    if w.queue == self.queue and w.started is not None:
+                        started[w.task_id] = w.started
+        return Page(state, page, task_type, tasks, started)
+
+    def show(self, data: Page) -> None:
+        if (data.state, data.page, data.task_type) != (self.state, self.page, self.task_type):
+            return  # the view changed while this page was on its way; a fresh one follows
+        self.tasks = data.tasks
+        needle = self.text_filter.lower()
+        shown = [t for t in data.tasks if not needle or needle in self.haystack(t)]
+        self.query_one(LiveTable).set_rows([self.row(t, data.started) for t in shown])
+        self.render_info(len(data.tasks), len(shown))
+        self.refresh_bindings()
+
+    def haystack(self, t: TaskInfo) -> str:
+        return " ".join((t.id, t.type, fmt.preview(t.payload, 400), t.last_error)).lower()
+
+    def row(self, t: TaskInfo, started: dict[str, datetime]) -> Row:
+        colors = self.qops.palette()
+        now = self.qops.clock()
+        wide = self.app.size.width >= 120
+        task_type: str | Text = fmt.clip(t.type, 24)
+        if t.corrupt:
+            task_type = Text("⚠ corrupt", style=f"bold {colors['error']}")
+        error = Text(fmt.clip(t.corrupt or t.last_error, 40 if wide else 30))
+        error.stylize(colors["error"])
+        if self.state is S.ACTIVE:
+            age: str | Text = (
+                Text("⚠ orphaned", style=colors["warning"])
+                if t.is_orphaned
+                else fmt.duration(now - started[t.id].timestamp())
+                if t.id in started
+                else "-"
+            )
+        elif self.state is S.COMPLETED:
+            age = fmt.ago(t.completed_at, now)
+        else:
+            age = fmt.ago(t.last_failed_at, now)
+        return t.id, {
+            "id": t.id if wide else fmt.short_id(t.id, 13),
+            "type": task_type,
+            "payload": fmt.preview(t.payload, 44 if wide else 28),
+            "retries": fmt.retries(t),
+            "error": error,
+            "next": fmt.ago(t.next_process_at, now),
+            "age": age,
+            "group": t.group,
+        }
+
+    def render_info(self, fetched: int | None = None, shown: int | None = None) -> None:
+        info = self.info()
+        tabs = self.query_one(Tabs)
+        for state in STATES:
+            n = 0 if info is None else int(getattr(info, state.value))
+            tabs.query_one(f"#{state.value}", Tab).label = f"{state.value} {fmt.count(n)}"
+        self.query_one("#summary", Static).update(self.summary(info))
+        self.query_one("#pager", Static).update(self.pager(fetched, shown))
+
+    def summary(self, info: QueueInfo | None) -> Content:
+        if info is None:
+            return Content.assemble(("  queue not found (deleted?)", "bold $error"))
+        state = ("PAUSED", "bold $warning") if info.paused else ("running", "$success")
+        return Content.assemble(
+            f" {info.queue} · ",
+            state,
+            f" · size {fmt.count(info.size)} · latency {fmt.duration(info.latency)}"
+            f" · today {fmt.count(info.processed)} processed, {fmt.count(info.failed)} failed"
+            f" ({fmt.percent(info.error_rate)}) · {fmt.size(info.memory_usage)}",
+        )
+
+    def pager(self, fetched: int | None, shown: int | None) -> Content:
+        total = None if self.task_type else self.state_count()
+        parts = [f"page {self.page:,}"]
+        if total is not None:
+            parts[0] += f"/{max(1, -(-total // PAGE_SIZE)):,}"
+            parts.append(f"{total:,} {self.state.value}")
+        if fetched is not None:
+            parts.append(f"{PAGE_SIZE} per page")
+        if self.task_type:
+            parts.append(f"type = {self.task_type}")
+        if self.text_filter:
+            parts.append(f"text “{self.text_filter}”: {shown or 0} of {fetched or 0} on this page")
+        return Content(" " + " · ".join(parts))
+
+    # -- navigation -----------------------------------------------------------------------
+    def selected(self) -> TaskInfo | None:
+        key = self.query_one(LiveTable).selected_key
+        return next((t for t in self.tasks if t.id == key), None)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.refresh_bindings()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open()
+
+    def action_open(self) -> None:
+        task = self.selected()
+        if task is not None:
+            self.qops.open_task(self.queue, task.id)
+
+    def action_back(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.display:
+            box.display = False
+            self.query_one(LiveTable).focus()
+        elif self.text_filter or self.task_type:
+            self.text_filter, self.task_type = "", None
+            self.reload()
+        else:
+            self.app.pop_screen()
+
+    def reload(self, page: int = 1) -> None:
+        self.page = page
+        self.tasks = []
+        self.query_one(LiveTable).set_rows([])
+        self.render_info()
+        self.refresh_bindings()
+        self.qops.refresh_now()
+
+    def action_page(self, step: int) -> None:
+        total = None if self.task_type else self.state_count()
+        last = max(1, -(-total // PAGE_SIZE)) if total is not None else None
+        target = self.page + step
+        if target < 1 or (last is not None and target > last):
+            self.notify("No more pages.", severity="warning", timeout=2)
+            return
+        if step > 0 and last is None and len(self.tasks) < PAGE_SIZE:
+            self.notify("No more pages.", severity="warning", timeout=2)
+            return
+        self.reload(target)
+
+    def action_state(self, step: int) -> None:
+        index = (STATES.index(self.state) + step) % len(STATES)
+        self.query_one(Tabs).active = STATES[index].value
+
+    @on(Tabs.TabActivated)
+    def tab_activated(self, event: Tabs.TabActivated) -> None:
+        state = S(event.tab.id or S.PENDING)
+        if state is self.state:
+            return
+        self.state = state
+        self.query_one(LiveTable).set_columns(columns_for(state))
+        self.reload()
+
+    def action_filter(self, mode: str) -> None:
+        self.filter_mode = mode
+        box = self.query_one("#filter", Input)
+        box.placeholder = (
+            "text in id, type, payload or error (this page); enter applies, esc clears"
+            if mode == "text"
+            else "exact task type, e.g. email:send (asks Redis); enter applies, esc clears"
+        )
+        box.value = self.text_filter if mode == "text" else (self.task_type or "")
+        box.display = True
+        box.focus()
+
+    @on(Input.Submitted, "#filter")
+    def filter_submitted(self, event: Input.Submitted) -> None:
+        event.input.display = False
+        value = event.value.strip()
+        if self.filter_mode == "text":
+            self.text_filter = value
+        else:
+            self.task_type = value or None
+        self.query_one(LiveTable).focus()
+        self.reload()
+
+    def action_copy_id(self) -> None:
+        task = self.selected()
+        if task is not None:
+            self.app.copy_to_clipboard(task.id)
+            self.notify(f"Copied {task.id}", timeout=2)
+
+    # -- changes --------------------------------------------------------------------------
+    def allowed(self, action: str) -> bool:
+        state, count = self.state, self.state_count() or 0
+        task = self.selected()
+        if action == "pause_queue":
+            return self.info() is not None
+        one = {"run": Kind.RUN, "retry": Kind.RUN, "archive": Kind.ARCHIVE}
+        one |= {"delete": Kind.DELETE, "cancel": Kind.CANCEL}
+        if action in one:
+            ok = task is not None and state in ONE[one[action]]
+        else:
+            kind = Kind(action.removesuffix("_all").replace("retry", "run"))
+            ok = count > 0 and state in ALL[kind]
+        if action.startswith("run"):
+            ok = ok and state not in RETRIED
+        elif action.startswith("retry"):
+            ok = ok and state in RETRIED
+        return ok
+
+    def change_one(self, kind: Kind) -> None:
+        task = self.selected()
+        if task is not None:
+            self.confirm(for_task(kind, task))
+
+    def change_all(self, kind: Kind) -> None:
+        queue, state, task_type = self.queue, self.state, self.task_type
+        self.qops.confirm_later(
+            lambda source: for_state(
+                kind,
+                queue,
+                state,
+                source.count_tasks(queue, state, task_type=task_type),
+                task_type,
+            )
+        )
+
+    def action_run(self) -> None:
+        self.change_one(Kind.RUN)
+
+    def action_retry(self) -> None:
+        self.change_one(Kind.RUN)
+
+    def action_archive(self) -> None:
+        self.change_one(Kind.ARCHIVE)
+
+    def action_delete(self) -> None:
+        self.change_one(Kind.DELETE)
+
+    def action_cancel(self) -> None:
+        self.change_one(Kind.CANCEL)
+
+    def action_run_all(self) -> None:
+        self.change_all(Kind.RUN)
+
+    def action_retry_all(self) -> None:
+        self.change_all(Kind.RUN)
+
+    def action_archive_all(self) -> None:
+        self.change_all(Kind.ARCHIVE)
+
+    def action_delete_all(self) -> None:
+        self.change_all(Kind.DELETE)
+
+    def action_pause_queue(self) -> None:
+        info = self.info()
+        if info is not None:
+            self.confirm(for_queue_pause(info.queue, info.paused))
