@@ -10,7 +10,7 @@ import redis
 
 import qops
 from qops.errors import InvalidInputError
-from qops.storage import keys
+from qops.storage import keys, wire
 from qops.worker.queues import QueueOrder, parse_queues
 from tests.worker_helpers import serving, state, until
 
@@ -66,9 +66,7 @@ async def test_paused_queue_is_skipped(redis_url: str, r: redis.Redis) -> None:
     c = qops.Client(redis_url)
     held = c.enqueue("t", b"", queue="held")
     r.set(keys.paused("held"), int(time.time()))
-    w = qops.Worker(
-        h, redis_url=redis_url, queues={"held": 9, "default": 1}, strict_priority=True
-    )
+    w = qops.Worker(h, redis_url=redis_url, queues={"held": 9, "default": 1}, strict_priority=True)
     async with serving(w):
         c.enqueue("t", b"", queue="default")
         await until(lambda: ran == ["default"])
@@ -78,9 +76,7 @@ async def test_paused_queue_is_skipped(redis_url: str, r: redis.Redis) -> None:
         await until(lambda: ran == ["default", "held"])
 
 
-async def test_strict_priority_empties_higher_queues_first(
-    redis_url: str, r: redis.Redis
-) -> None:
+async def test_strict_priority_empties_higher_queues_first(redis_url: str, r: redis.Redis) -> None:
     h = qops.Handlers()
     ran: list[str] = []
     h.register("t", lambda task: ran.append(task.queue))
@@ -120,3 +116,42 @@ async def test_weighted_priority_over_3000_dequeues(redis_url: str, r: redis.Red
     assert share["critical"] / 3000 == pytest.approx(0.6, abs=0.05)
     assert share["default"] / 3000 == pytest.approx(0.3, abs=0.05)
     assert share["low"] / 3000 == pytest.approx(0.1, abs=0.05)
+
+
+async def test_wake_message_starts_an_idle_worker_without_polling(
+    redis_url: str, r: redis.Redis
+) -> None:
+    h = qops.Handlers()
+    ran: list[float] = []
+
+    @h.task("t")
+    async def t(task: qops.Task) -> None:
+        ran.append(time.monotonic())
+
+    # A poll interval far longer than the wait below: only the wake-up can explain the start.
+    w = qops.Worker(h, redis_url=redis_url, poll_interval=60)
+    async with serving(w):
+        await until(lambda: r.pubsub_numsub(keys.wake_channel("default"))[0][1] == 1)
+        await until(lambda: w.processor is not None and not w.processor.running)
+        for i in range(1, 4):
+            sent = time.monotonic()
+            qops.Client(redis_url).enqueue("t", b"")
+            await until(lambda i=i: len(ran) == i, timeout=2)
+            assert ran[-1] - sent < 1.0
+
+
+async def test_fallback_poll_finds_tasks_written_without_a_wake_up(
+    redis_url: str, r: redis.Redis
+) -> None:
+    # What a Go producer does: hash and LPUSH, no message on the wake channel.
+    h = qops.Handlers()
+    ran: list[str] = []
+    h.register("t", lambda task: ran.append(task.id or ""))
+    w = qops.Worker(h, redis_url=redis_url, poll_interval=0.05)
+    async with serving(w):
+        await until(lambda: r.pubsub_numsub(keys.wake_channel("default"))[0][1] == 1)
+        m = wire.TaskMessage(type="t", id="go-1", queue="default", retry=25, timeout=1800)
+        r.hset(keys.task("default", "go-1"), mapping={"msg": wire.encode(m), "state": "pending"})
+        r.lpush(keys.pending("default"), "go-1")
+        await until(lambda: ran == ["go-1"], timeout=5)
+    assert not r.exists(keys.task("default", "go-1"))
