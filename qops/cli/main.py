@@ -19,6 +19,7 @@ from qops.cli.common import (
 )
 from qops.cli.config_cmd import config_app
 from qops.cli.cron_cmd import cron_app, scheduler
+from qops.cli.demo_cmd import demo
 from qops.cli.enqueue import enqueue
 from qops.cli.metrics_cmd import metrics_app
 from qops.cli.queue import queue_app
@@ -71,6 +72,7 @@ app.command("import")(import_cmd)
 app.command("stats")(stats_cmd)
 app.add_typer(server_app, name="server")
 app.add_typer(config_app, name="config")
+app.command("demo")(demo)
 app.add_typer(metrics_app, name="metrics")
 app.command("worker")(worker_cmd)
 app.command("scheduler")(scheduler)
