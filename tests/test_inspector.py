@@ -450,11 +450,22 @@ def test_get_task_fields(insp: Inspector, r: redis.Redis) -> None:
 # -- single-task actions ------------------------------------------------------------------------
 
 
-def listen(r: redis.Redis, channel: str) -> Any:
-    p = r.pubsub(ignore_subscribe_messages=True)
-    p.subscribe(channel)
-    assert p.get_message(timeout=2) is None  # consumes the subscribe confirmation
-    return p
+@pytest.fixture
+def listen(r: redis.Redis) -> Iterator[Any]:
+    """Subscribe to a channel; Redis has confirmed it on return, so no later message is lost."""
+    opened: list[Any] = []
+
+    def subscribe(channel: str) -> Any:
+        p = r.pubsub()
+        opened.append(p)
+        p.subscribe(channel)
+        confirmed = p.get_message(timeout=5)
+        assert confirmed is not None and confirmed["type"] == "subscribe"
+        return p
+
+    yield subscribe
+    for p in opened:
+        p.close()
 
 
 def message(p: Any) -> Any:
@@ -464,10 +475,10 @@ def message(p: Any) -> Any:
 
 
 @pytest.mark.parametrize("state", ["scheduled", "retry", "archived", "completed", "aggregating"])
-def test_run_task_from_each_state(insp: Inspector, r: redis.Redis, state: str) -> None:
+def test_run_task_from_each_state(insp: Inspector, r: redis.Redis, state: str, listen: Any) -> None:
     before = put(r, Q, "pending")
     tid = put(r, Q, state, group="g" if state == "aggregating" else "")
-    wake = listen(r, keys.wake_channel(Q))
+    wake = listen(keys.wake_channel(Q))
     insp.run_task(Q, tid)
     assert r.lrange(keys.pending(Q), 0, -1) == [tid.encode(), before.encode()]
     h = r.hgetall(keys.task(Q, tid))
@@ -570,8 +581,8 @@ def test_delete_task_frees_its_own_unique_lock_only(insp: Inspector, r: redis.Re
         insp.delete_task(Q, owner)
 
 
-def test_cancel_task_publishes_the_id(insp: Inspector, r: redis.Redis) -> None:
-    sub = listen(r, keys.CANCEL_CHANNEL)
+def test_cancel_task_publishes_the_id(insp: Inspector, r: redis.Redis, listen: Any) -> None:
+    sub = listen(keys.CANCEL_CHANNEL)
     insp.cancel_task("abc-123")
     assert message(sub) == b"abc-123"
 
@@ -601,9 +612,11 @@ def test_delete_all_zset_states(insp: Inspector, r: redis.Redis, state: str) -> 
     assert r.keys("asynq:{q1}:t:*") == [keys.task(Q, keep).encode()]
 
 
-def test_run_all_retry_of_one_type_over_several_chunks(insp: Inspector, r: redis.Redis) -> None:
+def test_run_all_retry_of_one_type_over_several_chunks(
+    insp: Inspector, r: redis.Redis, listen: Any
+) -> None:
     every = put_many(r, Q, "retry", 2500, types=["a", "b"])
-    wake = listen(r, keys.wake_channel(Q))
+    wake = listen(keys.wake_channel(Q))
     assert insp.run_all(Q, "retry", task_type="a") == 1250
     a, b = every[0::2], every[1::2]
     assert r.zrange(keys.retry(Q), 0, -1) == [x.encode() for x in b]
