@@ -39,13 +39,13 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
 from qops import connection
 from qops import scheduler_store as store
-from qops.client import _Prepared
+from qops import scheduler_ticks as ticks
 from qops.cron import parse_spec, zone
 from qops.errors import (
     ConnectionFailedError,
@@ -55,9 +55,10 @@ from qops.errors import (
 )
 from qops.models import SchedulerEntry
 from qops.periodic import Entry, as_template
+from qops.scheduler_ticks import EntryState, Firing
 from qops.storage import keys
 from qops.storage.broker import AsyncBroker, RedisError
-from qops.storage.calls import Call, cmd
+from qops.storage.calls import cmd
 from qops.task import Payload, Task
 
 log = logging.getLogger("qops.scheduler")
@@ -70,35 +71,10 @@ MAX_SLEEP = 1.0
 
 
 @dataclass(frozen=True, slots=True)
-class Firing:
-    """What became of one tick of one entry in `Scheduler.run_due`."""
-
-    entry_id: str
-    tick: datetime
-    outcome: str
-    """``enqueued``; ``claimed`` (another scheduler enqueued it); ``duplicate`` (the unique
-    lock was held); ``conflict`` (the task id was taken); ``missed`` (older than the
-    grace); ``failed`` (see the log)."""
-    task_id: str = ""
-
-
-@dataclass(frozen=True, slots=True)
 class ReloadSummary:
     added: int
     removed: int
     unchanged: int
-
-
-class _State:
-    """An entry with its next and previous tick in this scheduler."""
-
-    __slots__ = ("entry", "next", "prev", "retry_at")
-
-    def __init__(self, entry: Entry, next_tick: float) -> None:
-        self.entry = entry
-        self.next = next_tick
-        self.prev: float | None = None
-        self.retry_at = 0.0
 
 
 class Scheduler:
@@ -134,7 +110,7 @@ class Scheduler:
         host = socket.gethostname() or "unknown-host"
         self.id = scheduler_id or f"{host}:{os.getpid()}:{uuid.uuid4()}"
         self.config_path: Path | None = None
-        self._states: dict[str, _State] = {}
+        self._states: dict[str, EntryState] = {}
         self._lock = threading.Lock()
         self._broker: AsyncBroker | None = None
         self._known_queues: set[str] = set()
@@ -184,7 +160,7 @@ class Scheduler:
                 raise InvalidScheduleError(
                     f"entry {entry.id} ({spec!r}, {entry.task.type!r}) is already registered"
                 )
-            self._states[entry.id] = _State(entry, entry.schedule.next_after(self.clock()))
+            self._states[entry.id] = EntryState(entry, entry.schedule.next_after(self.clock()))
         self._changed()
         return entry.id
 
@@ -200,9 +176,9 @@ class Scheduler:
         now = self.clock()
         with self._lock:
             old = self._states
-            new: dict[str, _State] = {}
+            new: dict[str, EntryState] = {}
             for e in entries:
-                new[e.id] = old.get(e.id) or _State(e, e.schedule.next_after(now))
+                new[e.id] = old.get(e.id) or EntryState(e, e.schedule.next_after(now))
             self._states = new
         kept = len(new.keys() & old.keys())
         self._changed()
@@ -225,7 +201,7 @@ class Scheduler:
         """The registered entries with their next and previous ticks."""
         with self._lock:
             states = list(self._states.values())
-        return [_model(s) for s in states]
+        return [s.model() for s in states]
 
     # -- running --------------------------------------------------------------------------
     def run(self) -> None:
@@ -318,35 +294,13 @@ class Scheduler:
         now = self.clock() if now is None else now
         with self._lock:
             states = list(self._states.values())
-        out: list[Firing] = []
-        plan: list[tuple[_State, float, _Prepared]] = []
-        for st in states:
-            if st.retry_at > now:
-                continue
-            tick = st.next
-            while tick <= now:
-                if now - tick > self.misfire_grace:
-                    out.append(Firing(st.entry.id, _utc(tick), "missed"))
-                    log.warning("entry %s: tick %s missed (older than %ss)",
-                                st.entry.id, _iso(tick), self.misfire_grace)  # fmt: skip
-                    tick = st.entry.schedule.next_after(now - self.misfire_grace)
-                    st.next = tick
-                    continue
-                try:
-                    plan.append((st, tick, _Prepared(st.entry.task_for(tick), now)))
-                except ValueError as exc:
-                    out.append(Firing(st.entry.id, _utc(tick), "failed"))
-                    log.error("entry %s: tick %s not enqueued: %s", st.entry.id, _iso(tick), exc)
-                    st.next = st.entry.schedule.next_after(tick)
-                tick = st.entry.schedule.next_after(tick)
+        plan, out = ticks.due(states, now, self.misfire_grace)
         if plan:
             out += await self._enqueue(plan, now)
         return out
 
     # -- internals ------------------------------------------------------------------------
-    async def _enqueue(
-        self, plan: list[tuple[_State, float, _Prepared]], now: float
-    ) -> list[Firing]:
+    async def _enqueue(self, plan: list[ticks.Planned], now: float) -> list[Firing]:
         broker = self._get_broker()
         new_queues = {p.task.queue for _, _, p in plan} - self._known_queues
         claim_ttl = math.ceil(self.misfire_grace) + CLOCK_SKEW
@@ -362,27 +316,14 @@ class Scheduler:
                 st.retry_at = now + 1.0
             raise
         self._known_queues |= new_queues
-        out: list[Firing] = []
-        history: list[Call] = []
-        for (st, tick, p), reply in zip(plan, replies[len(new_queues) :], strict=True):
-            outcome = store.OUTCOMES.get(reply, "failed") if isinstance(reply, int) else "failed"
-            out.append(Firing(st.entry.id, _utc(tick), outcome, p.id))
-            st.next = max(st.next, st.entry.schedule.next_after(tick))
-            st.prev = tick if st.prev is None else max(st.prev, tick)
-            if outcome == "enqueued":
-                log.info("entry %s: enqueued %s for %s as %s in %s",
-                         st.entry.id, p.task.type, _iso(tick), p.id, p.task.queue)  # fmt: skip
-                history.append(store.record_event(st.entry.id, p.id, now))
-            elif outcome == "failed":
-                log.error("entry %s: tick %s not enqueued: %s", st.entry.id, _iso(tick), reply)
-            else:
-                log.debug("entry %s: tick %s %s", st.entry.id, _iso(tick), outcome)
-        if history:
+        fired, enqueued = ticks.settle(plan, replies[len(new_queues) :])
+        if enqueued:
+            history = [store.record_event(entry_id, task_id, now) for entry_id, task_id in enqueued]
             for r in await broker.run(history, raise_on_error=False):
                 if isinstance(r, Exception):
                     log.warning("enqueue history not recorded: %s", r)
         self._dirty = True
-        return out
+        return fired
 
     async def _heartbeat(self, now: float) -> None:
         with self._lock:
@@ -452,24 +393,3 @@ class Scheduler:
             wake.set()
         else:
             loop.call_soon_threadsafe(wake.set)
-
-
-def _utc(t: float) -> datetime:
-    return datetime.fromtimestamp(t, UTC)
-
-
-def _iso(t: float) -> str:
-    return _utc(t).isoformat().replace("+00:00", "Z")
-
-
-def _model(st: _State) -> SchedulerEntry:
-    e = st.entry
-    return SchedulerEntry(
-        id=e.id,
-        spec=e.spec,
-        task_type=e.task.type,
-        task_payload=e.task.payload,
-        options=list(e.options),
-        next_enqueue_at=_utc(st.next) if math.isfinite(st.next) else None,
-        prev_enqueue_at=None if st.prev is None else _utc(st.prev),
-    )

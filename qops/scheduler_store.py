@@ -18,14 +18,11 @@ from qops.storage.calls import Call, cmd, lua
 HISTORY_SIZE = 1000
 """Enqueue events kept per entry, as in Asynq."""
 
-# The cron_enqueue script's replies.
-OUTCOMES = {1: "enqueued", 2: "claimed", -1: "duplicate", 0: "conflict"}
-
 
 def claim_and_enqueue(
     entry: Entry, tick: float, p: _Prepared, now: float, claim_ttl: int, scheduler_id: str
 ) -> Call:
-    """Claim ``tick`` of ``entry`` and enqueue ``p`` in one script; replies as `OUTCOMES`."""
+    """Claim ``tick`` of ``entry`` and enqueue ``p`` in one script (replies: see the script)."""
     q, group = p.task.queue, p.task.group
     k = [keys.cron_claim(q, entry.id, int(tick)), keys.task(q, p.id)]
     k += [keys.group(q, group), keys.all_groups(q)] if group else [keys.pending(q)]
