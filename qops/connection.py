@@ -58,7 +58,8 @@ def validate_url(url: str) -> str:
         )
     if parts.scheme != "unix" and not parts.hostname:
         raise ConfigError(f"invalid Redis URL {mask_url(url)}: no host")
-    db = parts.path.strip("/")
+    # A unix:// URL's path is the socket; its database is the ?db= query parameter.
+    db = parts.path.strip("/") if parts.scheme != "unix" else ""
     if db and not db.isdigit():
         raise ConfigError(f"invalid Redis URL {mask_url(url)}: database must be a number")
     return url

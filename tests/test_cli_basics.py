@@ -15,6 +15,7 @@ import typer.main
 from qops.cli import common
 from qops.cli.main import app
 from tests.qops_cli import qops
+from tests.redis_server import RedisServer
 
 ROOT = Path(__file__).parent.parent
 GLOBALS = {"redis_url", "profile", "json_", "quiet", "no_color", "debug"}
@@ -153,3 +154,16 @@ def test_completion_source_mentions_the_program(shell: str) -> None:
     result = qops(env={"_QOPS_COMPLETE": f"source_{shell}"})
     assert result.code == 0
     assert "_QOPS_COMPLETE=complete_" in result.out
+
+
+def test_unix_socket_url(tmp_path: Path) -> None:
+    sock = tmp_path / "redis.sock"
+    server = RedisServer("--unixsocket", str(sock), "--unixsocketperm", "700").start()
+    try:
+        url = f"unix://{sock}?db=0"
+        assert qops("enqueue", "t", "-q", "via-socket", "-u", url).code == 0
+        assert [q["queue"] for q in qops("queue", "ls", "--json", "-u", url).json()] == [
+            "via-socket"
+        ]
+    finally:
+        server.cleanup()
