@@ -85,3 +85,32 @@ async def test_lease_is_extended_while_the_task_runs(redis_url: str, r: redis.Re
         release.set()
         await until(lambda: not r.exists(keys.task("default", info.id)))
     assert r.zcard(keys.lease("default")) == 0
+
+
+async def test_task_whose_lease_lapses_is_stopped_and_not_written(
+    redis_url: str, r: redis.Redis
+) -> None:
+    h = qops.Handlers()
+    cancelled = asyncio.Event()
+
+    @h.task("long")
+    async def long(task: qops.Task) -> None:
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    info = qops.Client(redis_url).enqueue("long", b"")
+    w = qops.Worker(h, redis_url=redis_url, lease_duration=1)
+    async with serving(w):
+        await until(lambda: r.hget(keys.task("default", info.id), "state") == b"active")
+        # Redis stops answering for longer than the lease: nothing can be renewed.
+        r.client_pause(2500)
+        await asyncio.wait_for(cancelled.wait(), 10)
+        await until(lambda: r.ping())
+    # Left for the recoverer, exactly as it was: still active, no outcome, no counters.
+    assert r.hget(keys.task("default", info.id), "state") == b"active"
+    assert r.lrange(keys.active("default"), 0, -1) == [info.id.encode()]
+    assert (r.zscore(keys.lease("default"), info.id) or 0) <= time.time()
+    assert r.get("asynq:{default}:processed") is None

@@ -246,6 +246,16 @@ class Ledger:
         )
         self._on_lapse(lapsed)
 
+    async def watch(self, stopping: asyncio.Event, interval: float) -> None:
+        """Drop lapsed leases on time, also while Redis calls hang (they cannot renew them)."""
+        while not stopping.is_set():
+            self.expire(time.time())
+            try:
+                async with asyncio.timeout(interval):
+                    await stopping.wait()
+            except TimeoutError:
+                pass
+
     async def extend(self) -> None:
         """Extend the lease of every owned task by one lease duration from now."""
         now = time.time()

@@ -225,6 +225,7 @@ class Worker:
         writer = loop.create_task(processor.ledger.run(done))
         beats = loop.create_task(heartbeat.run(done))
         listening = loop.create_task(listener.run(done))
+        watching = loop.create_task(processor.ledger.watch(done, min(1.0, self.heartbeat_interval)))
         chores = [loop.create_task(m.run(maintenance_stop)) for m in self._maintenance(broker)]
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(2.0):
@@ -242,6 +243,8 @@ class Worker:
         finally:
             heartbeat.status = "closed"
             maintenance_stop.set()
+            with contextlib.suppress(Exception):
+                await heartbeat.beat()
             processor.stop_fetching()
             await asyncio.gather(fetcher, return_exceptions=True)
             await self._drain(processor, hard)
@@ -253,7 +256,7 @@ class Worker:
                 log.error("could not record every outcome; the recoverer will retry those tasks")
             await asyncio.gather(*chores, return_exceptions=True)
             listening.cancel()
-            await asyncio.gather(listening, beats, return_exceptions=True)
+            await asyncio.gather(listening, beats, watching, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await heartbeat.clear()
             executor.shutdown(wait=False, cancel_futures=True)
