@@ -46,6 +46,21 @@ class Outcome:
         self.msg = msg
 
 
+class Batch:
+    """Writes taken from the ledger, the calls that make them, and how to read the replies."""
+
+    __slots__ = ("calls", "outcomes", "plan", "requeues", "results")
+
+    def __init__(
+        self, results: list[tuple[Job, bytes]], outcomes: list[Outcome], requeues: list[Job]
+    ) -> None:
+        self.results = results
+        self.outcomes = outcomes
+        self.requeues = requeues
+        self.calls: list[Call] = []
+        self.plan: list[tuple[str, list[Job]]] = []
+
+
 class Ledger:
     def __init__(
         self,
@@ -124,27 +139,45 @@ class Ledger:
 
     async def flush(self) -> None:
         """Write every queued result, outcome and requeue in one round trip."""
+        batch = self.take()
+        if batch is None:
+            return
+        try:
+            replies = await self.broker.run(batch.calls, raise_on_error=False)
+        except (ConnectionFailedError, RedisError):
+            self.give_back(batch)
+            raise
+        self.settle(batch, replies)
+
+    def take(self) -> Batch | None:
+        """Everything queued for writing, as calls; the caller runs them and calls `settle`.
+
+        The fetcher sends these ahead of its dequeue, so a busy worker records outcomes and
+        takes new tasks in the same round trip.
+        """
+        if not self.busy:
+            return None
         now = time.time()
         self.expire(now)
-        results, outcomes, requeues = self._results, self._outcomes, self._requeues
+        batch = Batch(self._results, self._outcomes, self._requeues)
         self._results, self._outcomes, self._requeues = [], [], []
-        calls: list[Call] = [
-            lua("write_result", [keys.task(job.queue, job.id)], [data]) for job, data in results
+        batch.calls = [
+            lua("write_result", [keys.task(job.queue, job.id)], [data])
+            for job, data in batch.results
         ]
-        plan: list[tuple[str, list[Job]]] = []
         by_queue: dict[str, list[Outcome]] = {}
-        for o in outcomes:
+        for o in batch.outcomes:
             by_queue.setdefault(o.job.queue, []).append(o)
         for q, items in by_queue.items():
             for s in range(0, len(items), CHUNK):
                 chunk = items[s : s + CHUNK]
-                calls.append(self._ack_call(q, chunk, now))
-                plan.append(("ack", [o.job for o in chunk]))
+                batch.calls.append(self._ack_call(q, chunk, now))
+                batch.plan.append(("ack", [o.job for o in chunk]))
         back: dict[str, list[Job]] = {}
-        for job in requeues:
+        for job in batch.requeues:
             back.setdefault(job.queue, []).append(job)
         for q, jobs in back.items():
-            calls.append(
+            batch.calls.append(
                 lua(
                     "requeue",
                     [keys.active(q), keys.lease(q), keys.pending(q)]
@@ -152,21 +185,22 @@ class Ledger:
                     [keys.wake_channel(q), *(j.id for j in jobs)],
                 )
             )
-            plan.append(("requeue", jobs))
-        if not calls:
-            return
-        try:
-            replies = await self.broker.run(calls, raise_on_error=False)
-        except (ConnectionFailedError, RedisError):
-            # Nothing was recorded; keep everything for the next try (results first again).
-            self._results[:0] = results
-            self._outcomes[:0] = outcomes
-            self._requeues[:0] = requeues
-            raise
-        for job, reply in zip((j for j, _ in results), replies, strict=False):
+            batch.plan.append(("requeue", jobs))
+        return batch if batch.calls else None
+
+    def give_back(self, batch: Batch) -> None:
+        """The batch was not written (Redis unreachable): queue it again, ahead of newer work."""
+        self._results[:0] = batch.results
+        self._outcomes[:0] = batch.outcomes
+        self._requeues[:0] = batch.requeues
+        self._pending.set()
+
+    def settle(self, batch: Batch, replies: Sequence[Any]) -> None:
+        """Release the tasks of a written batch; ``replies`` in the order of its calls."""
+        for (job, _), reply in zip(batch.results, replies, strict=False):
             if isinstance(reply, Exception):
                 log.error("cannot write the result of task %s: %s", job.id, reply)
-        for (kind, jobs), reply in zip(plan, replies[len(results) :], strict=True):
+        for (kind, jobs), reply in zip(batch.plan, replies[len(batch.results) :], strict=True):
             self._settle(kind, jobs, reply)
 
     def _settle(self, kind: str, jobs: Sequence[Job], reply: Any) -> None:

@@ -153,7 +153,21 @@ class Processor:
         got = 0
         for q in self.order():
             expiry = int(time.time() + self.lease_duration)
-            reply = await self.broker.call(lua("dequeue", self._keys[q], [expiry, want - got]))
+            call = lua("dequeue", self._keys[q], [expiry, want - got])
+            # Outcomes waiting to be written ride along, ahead of the dequeue.
+            batch = self.ledger.take() if got == 0 else None
+            if batch is None:
+                reply = await self.broker.call(call)
+            else:
+                try:
+                    replies = await self.broker.run([*batch.calls, call], raise_on_error=False)
+                except (ConnectionFailedError, RedisError):
+                    self.ledger.give_back(batch)
+                    raise
+                self.ledger.settle(batch, replies[:-1])
+                reply = replies[-1]
+                if isinstance(reply, Exception):
+                    raise reply
             for i in range(0, len(reply), 2):
                 self._start(q, reply[i], reply[i + 1], expiry)
             got += len(reply) // 2
