@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,7 +16,7 @@ import typer.main
 
 from qops.cli import common
 from qops.cli.main import app
-from tests.qops_cli import qops
+from tests.qops_cli import QOPS, qops
 from tests.redis_server import RedisServer
 
 ROOT = Path(__file__).parent.parent
@@ -131,7 +133,13 @@ def test_completion_files_are_up_to_date(tmp_path: Path) -> None:
 
 def complete_bash(words: str, url: str | None) -> list[str]:
     cword = str(len(words.split()) - (0 if words.endswith(" ") else 1))
-    env = {"_QOPS_COMPLETE": "complete_bash", "COMP_WORDS": words, "COMP_CWORD": cword}
+    env = {
+        "_QOPS_COMPLETE": "complete_bash",
+        "COMP_WORDS": words,
+        "COMP_CWORD": cword,
+        # The 0.5 s default can run out on a loaded test machine.
+        "QOPS_COMPLETION_TIMEOUT": "20",
+    }
     result = qops(url=url, env=env)
     assert result.code == 0, result
     return [line for line in result.lines() if line]
@@ -167,3 +175,23 @@ def test_unix_socket_url(tmp_path: Path) -> None:
         ]
     finally:
         server.cleanup()
+
+
+def test_ctrl_c_exits_130(redis_url: str) -> None:
+    proc = subprocess.Popen(
+        [QOPS, "enqueue", "--batch", "-", "--quiet"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "QOPS_REDIS_URL": redis_url},
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    # A full chunk gets enqueued and its ids printed: the command is running, waiting on stdin.
+    proc.stdin.write("".join('{"type": "t"}\n' for _ in range(1000)))
+    proc.stdin.flush()
+    assert proc.stdout.readline().strip()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 130
+    assert "Traceback" not in err

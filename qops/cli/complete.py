@@ -12,6 +12,14 @@ import threading
 import typer
 
 TIMEOUT = 0.5
+"""Seconds a completion may wait for Redis; ``QOPS_COMPLETION_TIMEOUT`` changes it."""
+
+
+def _timeout() -> float:
+    try:
+        return max(0.0, float(os.environ.get("QOPS_COMPLETION_TIMEOUT", TIMEOUT)))
+    except ValueError:
+        return TIMEOUT
 
 
 def _url(ctx: typer.Context) -> str | None:
@@ -56,5 +64,5 @@ def queue_names(ctx: typer.Context, incomplete: str) -> list[str]:
     # A daemon thread: a Redis that hangs cannot hold the shell's Tab press hostage.
     worker = threading.Thread(target=guarded, daemon=True)
     worker.start()
-    worker.join(TIMEOUT)
+    worker.join(_timeout())
     return list(found) if not worker.is_alive() else []
