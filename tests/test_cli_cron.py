@@ -8,6 +8,7 @@ import signal
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import redis
@@ -54,8 +55,6 @@ def ticks_by_type(r: redis.Redis, queue: str = "cron") -> dict[str, list[int]]:
     for task_id in r.lrange(keys.pending(queue), 0, -1):
         msg = wire.decode_task(r.hget(keys.task(queue, task_id.decode()), "msg"), "t")
         tick = msg.headers[TICK_HEADER]
-        from datetime import datetime
-
         out.setdefault(msg.type, []).append(int(datetime.fromisoformat(tick).timestamp()))
     return {k: sorted(v) for k, v in out.items()}
 
