@@ -195,3 +195,17 @@ def test_ctrl_c_exits_130(redis_url: str) -> None:
     _, err = proc.communicate(timeout=10)
     assert proc.returncode == 130
     assert "Traceback" not in err
+
+
+def test_refused_credentials_exit_4_with_the_password_masked() -> None:
+    server = RedisServer("--requirepass", "right-pw").start()
+    try:
+        base = f"127.0.0.1:{server.port}/0"
+        wrong = qops("queue", "ls", "-u", f"redis://:wrong-pw@{base}")
+        assert wrong.code == 4, wrong
+        assert f"redis://:***@{base}" in wrong.err
+        assert "wrong-pw" not in wrong.err
+        assert qops("queue", "ls", "-u", f"redis://{base}").code == 4
+        assert qops("queue", "ls", "-u", f"redis://:right-pw@{base}").code == 0
+    finally:
+        server.cleanup()

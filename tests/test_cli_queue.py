@@ -100,6 +100,8 @@ def test_pause_unpause(redis_url: str, r: redis.Redis) -> None:
         False,
         True,
     ]
+    assert qops("queue", "resume", "b", url=redis_url).code == 0
+    assert not any(d["paused"] for d in qops("queue", "ls", "--json", url=redis_url).json())
 
 
 def test_rm_needs_force_for_a_queue_with_tasks(redis_url: str, r: redis.Redis) -> None:

@@ -165,6 +165,10 @@ def unpause_cmd(queues: QueueArgs) -> None:
     run_each(queues, SETTINGS.inspector().unpause, lambda q: f"unpaused queue {q!r}")
 
 
+# The asynq CLI's name for it.
+queue_app.command("resume", hidden=True)(unpause_cmd)
+
+
 @queue_app.command("rm")
 @command
 def rm_cmd(
