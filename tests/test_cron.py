@@ -132,9 +132,7 @@ def test_dst_fall_back_runs_a_fixed_time_once() -> None:
     ]
     # Started inside the repeated hour, after the first 02:30: next is tomorrow, not the past.
     second_pass = datetime(2026, 10, 25, 2, 10, tzinfo=PARIS, fold=1)
-    assert ticks("30 2 * * *", second_pass, 1, tz="Europe/Paris") == [
-        "2026-10-26T02:30:00+01:00"
-    ]
+    assert ticks("30 2 * * *", second_pass, 1, tz="Europe/Paris") == ["2026-10-26T02:30:00+01:00"]
     # Frequent jobs run in both passes of the repeated hour.
     start = datetime(2026, 10, 25, 1, 45, tzinfo=PARIS)
     assert ticks("*/30 * * * *", start, 5, tz="Europe/Paris") == [
