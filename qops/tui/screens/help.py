@@ -32,7 +32,7 @@ def _key(keys: str, display: str | None) -> str:
 
 def _table(title: str, bindings: list[Any]) -> Table:
     table = Table(title=title, title_justify="left", show_header=False, box=None, expand=True)
-    table.add_column(style="bold", no_wrap=True, min_width=9)
+    table.add_column(style="bold", no_wrap=True, width=14)
     table.add_column(ratio=1)
     seen: set[str] = set()
     for b in bindings:

@@ -24,6 +24,9 @@ S = TaskState
 PAGE_SIZE = 50
 STATES = (S.PENDING, S.ACTIVE, S.SCHEDULED, S.RETRY, S.ARCHIVED, S.COMPLETED, S.AGGREGATING)
 
+# Tab labels on narrow terminals, so all seven states fit in 80 columns.
+SHORT = {S.PENDING: "pend", S.ACTIVE: "act", S.SCHEDULED: "sched", S.ARCHIVED: "arch"}
+SHORT |= {S.COMPLETED: "done", S.AGGREGATING: "aggr"}
 PAGE = Binding.Group("Page", compact=True)
 TAB = Binding.Group("State", compact=True)
 
@@ -158,7 +161,7 @@ class QueueScreen(DataScreen[Page]):
         task_type: str | Text = fmt.clip(t.type, 24)
         if t.corrupt:
             task_type = Text("⚠ corrupt", style=f"bold {colors['error']}")
-        error = Text(fmt.clip(t.corrupt or t.last_error, 40 if wide else 30))
+        error = Text(fmt.clip(t.corrupt or t.last_error, 40 if wide else 24))
         error.stylize(colors["error"])
         if self.state is S.ACTIVE:
             age: str | Text = (
@@ -173,7 +176,7 @@ class QueueScreen(DataScreen[Page]):
         else:
             age = fmt.ago(t.last_failed_at, now)
         return t.id, {
-            "id": t.id if wide else fmt.short_id(t.id, 13),
+            "id": t.id if wide else fmt.short_id(t.id, 10),
             "type": task_type,
             "payload": fmt.preview(t.payload, 44 if wide else 28),
             "retries": fmt.retries(t),
@@ -186,9 +189,11 @@ class QueueScreen(DataScreen[Page]):
     def render_info(self, fetched: int | None = None, shown: int | None = None) -> None:
         info = self.info()
         tabs = self.query_one(Tabs)
+        names = SHORT if self.app.size.width < 100 else {}
         for state in STATES:
             n = 0 if info is None else int(getattr(info, state.value))
-            tabs.query_one(f"#{state.value}", Tab).label = f"{state.value} {fmt.count(n)}"
+            label = f"{names.get(state, state.value)} {fmt.count(n)}"
+            tabs.query_one(f"#{state.value}", Tab).label = label
         self.query_one("#summary", Static).update(self.summary(info))
         self.query_one("#pager", Static).update(self.pager(fetched, shown))
 
