@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import subprocess
 from pathlib import Path
 
@@ -229,3 +230,44 @@ def test_bulk_on_a_terminal_asks(fixture_url: str, r: redis.Redis) -> None:
     assert accepted.returncode == 0, accepted
     assert accepted.stdout.strip() == "2"
     assert ids(fixture_url, "default", "scheduled") == []
+
+
+def run_with_terminal_stdout(args: list[str], url: str, columns: int) -> str:
+    """Output of qops with stdout on a pseudo-terminal ``columns`` wide."""
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [QOPS, *args],
+            stdin=subprocess.DEVNULL,
+            stdout=slave,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "QOPS_REDIS_URL": url, "COLUMNS": str(columns), "NO_COLOR": "1"},
+        )
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+        assert proc.wait(30) == 0
+        return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode())
+    finally:
+        os.close(master)
+
+
+def test_tables_on_a_narrow_terminal_keep_ids_whole(fixture_url: str) -> None:
+    out = run_with_terminal_stdout(["task", "ls", "-q", "default", "-s", "retry"], fixture_url, 80)
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert lines[0].split() == ["ID", "TYPE", "NEXT", "RETRY", "RETRIED", "LAST", "ERROR"]
+    assert lines[1].startswith(f"{RETRY_ID}  fail  ")
+    assert " ago " in lines[1]
+    assert all(len(line) <= 80 for line in lines)
+    wide = run_with_terminal_stdout(
+        ["task", "ls", "-q", "default", "-s", "retry"], fixture_url, 160
+    )
+    assert "task type 'fail' always fails" in wide
+    assert '{"fixture":"retry"}' in wide

@@ -69,6 +69,8 @@ class Column(Generic[T]):
     justify: Literal["left", "right"] = "left"
     max_width: int | None = None
     style: Callable[[T], str] | None = None
+    keep: bool = False
+    """Never shortened (ids): narrow terminals shorten the other columns instead."""
     wide: bool = False
     """Shown in tables only on terminals at least WIDE columns wide (always in plain rows)."""
 
@@ -89,6 +91,16 @@ def ago(t: datetime | None, now: datetime | None = None) -> str:
     if abs(delta) < timedelta(seconds=1):
         return "now"
     return str(humanize.naturaltime(delta))
+
+
+def since(t: datetime | None, now: datetime | None = None) -> str:
+    """Compact relative time for table cells: ``5m ago``, ``in 1h30m``, ``now``, ``-``."""
+    if t is None:
+        return "-"
+    seconds = ((now or datetime.now(UTC)) - t).total_seconds()
+    if abs(seconds) < 1:
+        return "now"
+    return f"{duration(seconds)} ago" if seconds > 0 else f"in {duration(-seconds)}"
 
 
 def size(n: int) -> str:
@@ -222,13 +234,15 @@ def print_table(items: Sequence[T], columns: Sequence[Column[T]], title: str | N
         padding=(0, 2, 0, 0),
         header_style="bold",
     )
+    widths = _fit(items, columns, console.width)
     for c in columns:
         table.add_column(
             c.header,
             justify=c.justify,
-            max_width=c.max_width,
+            min_width=widths[c.header] if c.keep else None,
+            max_width=widths[c.header],
             overflow="ellipsis",
-            no_wrap=c.max_width is not None,
+            no_wrap=True,
         )
     for item in items:
         cells = []
@@ -238,6 +252,21 @@ def print_table(items: Sequence[T], columns: Sequence[Column[T]], title: str | N
             cells.append(f"[{style}]{_escape(text)}[/]" if style else _escape(text))
         table.add_row(*cells)
     console.print(table)
+
+
+def _fit(items: Sequence[T], columns: Sequence[Column[T]], width: int) -> dict[str, int]:
+    """Column widths: every column at its natural width, except that the ones with a
+    ``max_width`` (payloads, errors) share what room is left, narrowest first."""
+    natural = {c.header: max([len(c.header), *(len(c.human(i)) for i in items)]) for c in columns}
+    flex = [c for c in columns if c.max_width and not c.keep]
+    flex.sort(key=lambda c: natural[c.header])
+    room = width - sum(natural[c.header] for c in columns if c not in flex) - 2 * len(columns)
+    widths = dict(natural)
+    for n, c in enumerate(flex):
+        share = max(room // (len(flex) - n), 1)
+        widths[c.header] = min(natural[c.header], c.max_width or share, share)
+        room -= widths[c.header]
+    return widths
 
 
 def emit_record(

@@ -11,13 +11,13 @@ from qops.cli.output import (
     Column,
     Format,
     OutputOpt,
-    ago,
     bytes_preview,
     bytes_text,
     chosen_format,
     emit,
     iso,
     print_table,
+    since,
 )
 from qops.models import ServerInfo, WorkerInfo
 
@@ -35,7 +35,7 @@ SERVER_COLUMNS: list[Column[ServerInfo]] = [
     Column("STATUS", lambda s: s.status),
     Column("BUSY", lambda s: f"{len(s.active_workers)}/{s.concurrency}", justify="right"),
     Column("QUEUES", weights, max_width=40),
-    Column("STARTED", lambda s: ago(s.started), plain=lambda s: iso(s.started)),
+    Column("STARTED", lambda s: since(s.started), plain=lambda s: iso(s.started)),
     Column("ID", lambda s: s.id),
 ]
 
@@ -45,8 +45,8 @@ WORKER_COLUMNS: list[Column[WorkerInfo]] = [
     Column("TASK ID", lambda w: w.task_id),
     Column("TYPE", lambda w: w.task_type),
     Column("QUEUE", lambda w: w.queue),
-    Column("STARTED", lambda w: ago(w.started), plain=lambda w: iso(w.started)),
-    Column("DEADLINE", lambda w: ago(w.deadline), plain=lambda w: iso(w.deadline)),
+    Column("STARTED", lambda w: since(w.started), plain=lambda w: iso(w.started)),
+    Column("DEADLINE", lambda w: since(w.deadline), plain=lambda w: iso(w.deadline)),
     Column(
         "PAYLOAD",
         lambda w: bytes_preview(w.task_payload),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
@@ -28,6 +29,7 @@ from qops.cli.output import (
     emit,
     emit_record,
     iso,
+    since,
 )
 from qops.cli.params import (
     DryRunOpt,
@@ -49,13 +51,16 @@ task_app = typer.Typer(
 )
 
 
-def _when(t_attr: str, header: str) -> Column[TaskInfo]:
+def _when(t_attr: str, header: str, *, wide: bool = False) -> Column[TaskInfo]:
     return Column(
-        header, lambda t: ago(getattr(t, t_attr)), plain=lambda t: iso(getattr(t, t_attr))
+        header,
+        lambda t: since(getattr(t, t_attr)),
+        plain=lambda t: iso(getattr(t, t_attr)),
+        wide=wide,
     )
 
 
-ID = Column[TaskInfo]("ID", lambda t: t.id)
+ID = Column[TaskInfo]("ID", lambda t: t.id, keep=True)
 TYPE = Column[TaskInfo]("TYPE", lambda t: t.type)
 PAYLOAD = Column[TaskInfo](
     "PAYLOAD",
@@ -63,27 +68,34 @@ PAYLOAD = Column[TaskInfo](
     plain=lambda t: bytes_text(t.payload),
     max_width=40,
 )
+WIDE_PAYLOAD = dataclasses.replace(PAYLOAD, wide=True)
 RETRIED = Column[TaskInfo]("RETRIED", lambda t: f"{t.retried}/{t.max_retry}", justify="right")
+WIDE_RETRIED = dataclasses.replace(RETRIED, wide=True)
 ERROR = Column[TaskInfo]("LAST ERROR", lambda t: t.last_error, max_width=40)
 GROUP = Column[TaskInfo]("GROUP", lambda t: t.group)
 ORPHANED = Column[TaskInfo]("ORPHANED", lambda t: "yes" if t.is_orphaned else "")
 RESULT = Column[TaskInfo](
-    "RESULT", lambda t: bytes_preview(t.result), plain=lambda t: bytes_text(t.result), max_width=30
+    "RESULT",
+    lambda t: bytes_preview(t.result),
+    plain=lambda t: bytes_text(t.result),
+    max_width=30,
+    wide=True,
 )
 
+# On terminals narrower than output.WIDE the wide columns are left out, so ids stay whole.
 COLUMNS: dict[TaskState, list[Column[TaskInfo]]] = {
-    TaskState.ACTIVE: [ID, TYPE, PAYLOAD, ORPHANED],
+    TaskState.ACTIVE: [ID, TYPE, ORPHANED, PAYLOAD],
     TaskState.PENDING: [ID, TYPE, PAYLOAD],
     TaskState.AGGREGATING: [ID, TYPE, GROUP, PAYLOAD],
     TaskState.SCHEDULED: [ID, TYPE, _when("next_process_at", "RUNS"), PAYLOAD],
     TaskState.RETRY: [
-        ID, TYPE, _when("next_process_at", "NEXT RETRY"), RETRIED,
-        _when("last_failed_at", "LAST FAILED"), ERROR, PAYLOAD,
+        ID, TYPE, _when("next_process_at", "NEXT RETRY"), RETRIED, ERROR,
+        _when("last_failed_at", "LAST FAILED", wide=True), WIDE_PAYLOAD,
     ],
-    TaskState.ARCHIVED: [ID, TYPE, _when("last_failed_at", "LAST FAILED"), RETRIED, ERROR, PAYLOAD],
-    TaskState.COMPLETED: [
-        ID, TYPE, _when("completed_at", "COMPLETED"), PAYLOAD, RESULT,
+    TaskState.ARCHIVED: [
+        ID, TYPE, _when("last_failed_at", "LAST FAILED"), ERROR, WIDE_RETRIED, WIDE_PAYLOAD,
     ],
+    TaskState.COMPLETED: [ID, TYPE, _when("completed_at", "COMPLETED"), PAYLOAD, RESULT],
 }  # fmt: skip
 
 
