@@ -301,3 +301,30 @@ async def test_trace_continues_from_enqueue_into_a_worker_handler_and_its_retry(
         assert (run.attributes or {})["messaging.message.id"] == info.id
     assert [r.status.status_code for r in runs] == [StatusCode.ERROR, StatusCode.UNSET]
     assert [retried for retried, _ in seen] == [0, 1]
+
+
+async def test_sync_handler_runs_inside_the_task_span(
+    redis_url: str, spans: tuple[TracerProvider, InMemorySpanExporter]
+) -> None:
+    provider, exporter = spans
+    tracer = provider.get_tracer("test")
+    handlers = qops.Handlers()
+    handlers.use(qops.otel.tracing(provider))
+    seen: list[Any] = []
+
+    @handlers.task("resize")
+    def resize(task: qops.Task) -> None:  # a plain function: runs in the worker's threads
+        seen.append(trace.get_current_span().get_span_context())
+        with tracer.start_as_current_span("inside"):
+            pass
+
+    qops.Client(redis_url).enqueue("resize", {"w": 64})
+    async with serving(qops.Worker(handlers, redis_url=redis_url)):
+        await until(lambda: len(exporter.get_finished_spans()) == 2)
+
+    finished = exporter.get_finished_spans()
+    span = only(finished, "qops.process resize")
+    inside = only(finished, "inside")
+    assert seen == [span.context]
+    assert inside.parent is not None and inside.parent.span_id == span.context.span_id
+    assert inside.context.trace_id == span.context.trace_id

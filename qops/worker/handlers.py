@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
@@ -150,7 +151,11 @@ class Handlers:
         else:
 
             async def call(task: Task) -> Any:
-                return await asyncio.get_running_loop().run_in_executor(executor, fn, task)
+                # The thread runs in a copy of this context, so whatever middleware set
+                # (the current span, contextvars) is seen by the handler, as in async ones.
+                ctx = contextvars.copy_context()
+                loop = asyncio.get_running_loop()
+                return await loop.run_in_executor(executor, ctx.run, fn, task)
 
         for mw in reversed(self._middleware):
             call = _wrap(mw, call)
