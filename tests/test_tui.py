@@ -406,3 +406,54 @@ async def test_p_pauses_refreshing_and_resumes(seeded: str) -> None:
         await pilot.press("p")
         await until(pilot, lambda: has_row(app, "#queues", "zeta"))
         assert not app.link.paused
+
+
+async def test_command_palette_goes_to_a_queue_and_the_servers(seeded: str) -> None:
+    app = make_app(seeded)
+    async with running(app) as pilot:
+        await until(pilot, lambda: has_row(app, "#queues", "emails"))
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Open queue emails", "enter")
+        await until(pilot, lambda: isinstance(app.screen, QueueScreen))
+        assert isinstance(app.screen, QueueScreen) and app.screen.queue == "emails"
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Go to servers", "enter")
+        await until(pilot, lambda: isinstance(app.screen, ServersScreen))
+
+
+async def test_narrow_terminals_hide_low_priority_columns(seeded: str) -> None:
+    app = make_app(seeded)
+    async with running(app, size=(80, 24)) as pilot:
+        await until(pilot, lambda: has_row(app, "#queues", "live"))
+        shown = table(app, "#queues").shown_columns
+        assert "pending" in shown and "latency" in shown and "error_rate" in shown
+        assert "memory" not in shown and "completed" not in shown
+        assert app.screen.has_class("-narrow")
+        await pilot.resize_terminal(150, 40)
+        await until(pilot, lambda: "aggregating" in table(app, "#queues").shown_columns)
+        assert {"memory", "completed", "processed"} <= set(table(app, "#queues").shown_columns)
+        assert app.screen.has_class("-wide")
+
+
+async def test_a_queue_deleted_while_shown_says_so_once(seeded: str) -> None:
+    app = make_app(seeded)
+    async with running(app) as pilot:
+        screen = await open_queue(pilot, "critical")
+        await until(pilot, lambda: len(screen.tasks) == 1)
+        with Inspector(seeded) as inspector:
+            inspector.delete_queue("critical", force=True)
+        summary = screen.query_one("#summary")
+        await until(pilot, lambda: "queue not found" in str(summary.render()))
+        assert table(app, "#tasks").row_count == 0
+        assert not [m for m in messages(app) if "not found" in m]
+
+
+async def test_refresh_interval_keys(seeded: str) -> None:
+    app = make_app(seeded)
+    async with running(app) as pilot:
+        await until(pilot, lambda: has_row(app, "#queues", "live"))
+        await pilot.press("plus", "plus")
+        assert app.refresh_interval == 2.0
+        await pilot.press("minus")
+        assert app.refresh_interval == 1.0
+        assert "every 1s" in str(app.screen.query_one("#status").render())

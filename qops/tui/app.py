@@ -141,7 +141,7 @@ class QopsApp(App[None]):
             if error is not None:
                 screen.show_error(error)
             else:
-                screen.show(data)
+                screen.fetched(data)
         self._poll_done(self.refresh_interval)
 
     def _poll_failed(self, exc: Exception) -> None:

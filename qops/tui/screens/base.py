@@ -26,6 +26,7 @@ class DataScreen(Screen[None], Generic[T]):
     """
 
     CHANGES: ClassVar[frozenset[str]] = frozenset()
+    _last_error: str | None = None
 
     @property
     def qops(self) -> QopsApp:
@@ -46,8 +47,16 @@ class DataScreen(Screen[None], Generic[T]):
         raise NotImplementedError
 
     def show_error(self, error: Exception) -> None:
-        """`fetch` raised something other than a lost connection."""
-        self.notify(str(error), title="Refresh failed", severity="error")
+        """`fetch` raised something other than a lost connection; said once, not per poll."""
+        message = str(error)
+        if message != self._last_error:
+            self._last_error = message
+            self.notify(message, title="Refresh failed", severity="error")
+
+    def fetched(self, data: T) -> None:
+        """A poll succeeded: a later error is news again."""
+        self._last_error = None
+        self.show(data)
 
     def on_screen_resume(self) -> None:
         self.qops.show_status()

@@ -13,6 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.widgets import DataTable, Footer, Input, Static, Tab, Tabs
 
+from qops.errors import QueueNotFoundError
 from qops.models import QueueInfo, TaskInfo, TaskState
 from qops.tui import fmt
 from qops.tui.changes import ALL, ONE, RETRIED, Kind, for_queue_pause, for_state, for_task
@@ -150,6 +151,14 @@ class QueueScreen(DataScreen[Page]):
         self.query_one(LiveTable).set_rows([self.row(t, data.started) for t in shown])
         self.render_info(len(data.tasks), len(shown))
         self.refresh_bindings()
+
+    def show_error(self, error: Exception) -> None:
+        if isinstance(error, QueueNotFoundError):
+            self.tasks = []  # the summary line says the queue is gone
+            self.query_one(LiveTable).set_rows([])
+            self.render_info()
+            return
+        super().show_error(error)
 
     def haystack(self, t: TaskInfo) -> str:
         return " ".join((t.id, t.type, fmt.preview(t.payload, 400), t.last_error)).lower()
