@@ -457,3 +457,11 @@ async def test_refresh_interval_keys(seeded: str) -> None:
         await pilot.press("minus")
         assert app.refresh_interval == 1.0
         assert "every 1s" in str(app.screen.query_one("#status").render())
+
+
+async def test_an_empty_redis_says_there_are_no_queues_yet(redis_url: str) -> None:
+    app = make_app(redis_url)
+    async with running(app) as pilot:
+        summary = app.screen.query_one("#summary")
+        await until(pilot, lambda: "no queues yet" in str(summary.render()))
+        assert table(app, "#queues").row_count == 0

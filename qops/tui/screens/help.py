@@ -30,7 +30,7 @@ def _key(keys: str, display: str | None) -> str:
     return " ".join(names.get(k, k) for k in keys.split(","))
 
 
-def _table(title: str, bindings: list[Any]) -> Table:
+def _table(title: str, bindings: list[Any], extra: tuple[tuple[str, str], ...] = ()) -> Table:
     table = Table(title=title, title_justify="left", show_header=False, box=None, expand=True)
     table.add_column(style="bold", no_wrap=True, width=14)
     table.add_column(ratio=1)
@@ -40,6 +40,8 @@ def _table(title: str, bindings: list[Any]) -> Table:
             continue
         seen.add(b.description)
         table.add_row(_key(b.key, b.key_display), b.description)
+    for key, description in extra:
+        table.add_row(key, description)
     return table
 
 
@@ -59,7 +61,8 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help"):
             yield Static(Text("qops tui: keys", style="bold"), id="help-title")
             yield Static(_table(title, cast("list[Any]", self.under.BINDINGS)))
-            yield Static(_table("Everywhere", cast("list[Any]", self.app.BINDINGS)))
+            everywhere = cast("list[Any]", self.app.BINDINGS)
+            yield Static(_table("Everywhere", everywhere, (("ctrl+p", "Command palette"),)))
             yield Static(Text(NOTES), id="help-notes")
 
     def action_close(self) -> None:

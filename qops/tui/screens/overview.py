@@ -109,7 +109,10 @@ class OverviewScreen(DataScreen[dict[str, str]]):
         memory = self.redis.get("used_memory")
         if memory is not None and memory.isdigit():
             parts.append(f"{fmt.size(int(memory))} used")
-        parts.append(f"{len(queues)} queue" + ("" if len(queues) == 1 else "s"))
+        if queues:
+            parts.append(f"{len(queues)} queue" + ("" if len(queues) == 1 else "s"))
+        elif self.qops.link.updated_at is not None:
+            parts.append("no queues yet: they appear with their first task")
         label = SORTS[self.sort_index][0]
         parts.append(f"sort: {label} {'▼' if self.descending else '▲'}")
         return Content(" " + " · ".join(parts))
