@@ -136,6 +136,9 @@ class QueueInfo(_JSONModel):
     memory_usage: int
     """Approximate bytes used by the queue's keys, from a sample of its tasks."""
     timestamp: datetime
+    overdue: float = 0.0
+    """Seconds the earliest due scheduled or retry task is late (still not moved to pending,
+    which a worker serving the queue does every few seconds); 0 when none is due."""
 
     @property
     def error_rate(self) -> float:

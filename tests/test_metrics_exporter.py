@@ -153,6 +153,10 @@ def test_values_of_asynq_and_qops_series(
         time.time() - oldest_default, abs=30
     )
     assert default.pop("asynq_queue_memory_usage_approx_bytes") > 0
+    # The fixture's earliest scheduled and retry tasks were both due at this time.
+    assert default.pop("qops_queue_scheduled_lag_seconds") == pytest.approx(
+        max(0.0, time.time() - 1795847867), abs=30
+    )
     assert default == {
         "enqueued:active": 0, "enqueued:pending": 6, "enqueued:scheduled": 2,
         "enqueued:retry": 1, "enqueued:archived": 1, "enqueued:completed": 1,
@@ -177,6 +181,7 @@ def test_values_of_asynq_and_qops_series(
         "asynq_queue_size": 8, "asynq_tasks_processed_total": 0,
         "asynq_tasks_failed_total": 0, "asynq_queue_paused_total": 1,
         "qops_queue_aggregating_tasks": 2, "qops_queue_groups": 1, "qops_workers_active": 0,
+        "qops_queue_scheduled_lag_seconds": 0,
     }  # fmt: skip
 
     assert {dict(labels)["queue"] for (name, labels) in samples if name == "asynq_queue_size"} == {
@@ -196,6 +201,37 @@ def test_values_of_asynq_and_qops_series(
     assert value(samples, "asynq_tasks_enqueued_total", queue="emails", state="pending") == 4
     assert e.log_lines() == []
     assert e.stop() == 0
+
+
+def test_scheduled_lag_is_the_lateness_of_the_earliest_due_task(
+    redis_url: str, r: redis.Redis, tmp_path: Path, exporters: list[Exporter]
+) -> None:
+    now = time.time()
+    with qops.Client(redis_url) as client:
+        late = client.enqueue("mail", queue="late", process_in=3600)
+        later = client.enqueue("mail", queue="late", process_in=7200)
+        failed = client.enqueue("mail", queue="failing", process_in=3600)
+        client.enqueue("mail", queue="ahead", process_in=60)
+        client.enqueue("mail", queue="idle")
+    # As if no worker had forwarded them: due 120 s and 30 s ago, and a retry 300 s ago.
+    r.zadd("asynq:{late}:scheduled", {late.id: int(now) - 120, later.id: int(now) - 30})
+    r.zrem("asynq:{failing}:scheduled", failed.id)
+    r.zadd("asynq:{failing}:retry", {failed.id: int(now) - 300})
+    r.hset(f"asynq:{{failing}}:t:{failed.id}", "state", "retry")
+
+    with qops.Inspector(redis_url) as inspector:
+        infos = {q.queue: q for q in inspector.queue_infos()}
+    assert infos["late"].overdue == pytest.approx(time.time() - (int(now) - 120), abs=5)
+    assert infos["failing"].overdue == pytest.approx(time.time() - (int(now) - 300), abs=5)
+    assert (infos["ahead"].overdue, infos["idle"].overdue) == (0.0, 0.0)
+    assert infos["late"].to_json()["overdue"] == infos["late"].overdue
+
+    exporters.append(e := Exporter(redis_url, tmp_path))
+    samples, _ = e.scrape()
+    lag = {q: value(samples, "qops_queue_scheduled_lag_seconds", queue=q) for q in infos}
+    assert lag["late"] == pytest.approx(time.time() - (int(now) - 120), abs=5)
+    assert lag["failing"] == pytest.approx(time.time() - (int(now) - 300), abs=5)
+    assert (lag["ahead"], lag["idle"]) == (0, 0)
 
 
 def test_live_worker_shows_in_server_series(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from math import isfinite
 from typing import Any
 
 from qops.inspection.decoding import moment, number, text
@@ -81,7 +82,14 @@ def queue_info(queue: str, reply: list[Any], now: float) -> QueueInfo:
         latency=latency,
         memory_usage=int(reply[14]),
         timestamp=stamp,
+        overdue=overdue(reply[15:17], now),
     )
+
+
+def overdue(scores: list[Any], now: float) -> float:
+    """Seconds the earliest of the due-time ``scores`` is past ``now``; 0 when none is due."""
+    due = [n for n in (number(text(s) or None) for s in scores) if n is not None and isfinite(n)]
+    return max(0.0, now - min(due)) if due else 0.0
 
 
 def history_keys(queue: str, today: datetime, days: int) -> tuple[list[datetime], list[str]]:

@@ -251,6 +251,12 @@ def queue_metrics(queues: Sequence[QueueInfo]) -> Iterator[Metric]:
     groups = GaugeMetricFamily(
         "qops_queue_groups", "Groups holding tasks to aggregate.", labels=["queue"]
     )
+    lag = GaugeMetricFamily(
+        "qops_queue_scheduled_lag_seconds",
+        "Seconds the earliest due scheduled or retry task is late in moving to pending; "
+        "0 when none is due. Growing values mean no worker forwards the queue.",
+        labels=["queue"],
+    )
     for q in queues:
         name = q.queue
         for state in ENQUEUED_STATES:
@@ -263,7 +269,19 @@ def queue_metrics(queues: Sequence[QueueInfo]) -> Iterator[Metric]:
         paused.add_metric([name], 1 if q.paused else 0)
         aggregating.add_metric([name], q.aggregating)
         groups.add_metric([name], q.groups)
-    yield from (enqueued, size, latency, memory, processed, failed, paused, aggregating, groups)
+        lag.add_metric([name], q.overdue)
+    yield from (
+        enqueued,
+        size,
+        latency,
+        memory,
+        processed,
+        failed,
+        paused,
+        aggregating,
+        groups,
+        lag,
+    )
 
 
 def server_metrics(servers: Sequence[ServerInfo], queues: Sequence[str]) -> Iterator[Metric]:

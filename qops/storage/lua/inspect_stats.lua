@@ -20,7 +20,8 @@
 -- Returns: {pending, active, scheduled, retry, archived, completed, processed today,
 --           failed today, processed total, failed total, paused (0/1),
 --           pending_since of the oldest pending task ("" if none), groups, aggregating,
---           memory bytes}. Counters come back as stored (strings, false when missing);
+--           memory bytes, score of the earliest scheduled task ("" if none), score of the
+--           earliest retry task ("" if none)}. Counters come back as stored (strings, false when missing);
 --           a key of the wrong type reads as empty instead of failing the call.
 
 local function try(...)
@@ -65,6 +66,15 @@ for i = 3, 6 do
     container_memory(KEYS[i], try("ZRANGE", KEYS[i], 0, sample - 1), counts[i])
 end
 
+-- The earliest entry's score (unix seconds it is due), "" for an empty set.
+local function earliest(key)
+    local first = try("ZRANGE", key, 0, 0, "WITHSCORES")
+    if type(first) == "table" and first[2] then
+        return first[2]
+    end
+    return ""
+end
+
 local oldest = ""
 local head = try("LINDEX", KEYS[1], -1)
 if head then
@@ -106,4 +116,5 @@ return {
     counts[1], counts[2], counts[3], counts[4], counts[5], counts[6],
     try("GET", KEYS[7]), try("GET", KEYS[8]), try("GET", KEYS[9]), try("GET", KEYS[10]),
     num(try("EXISTS", KEYS[11])), oldest, group_count, aggregating, math.floor(memory),
+    earliest(KEYS[3]), earliest(KEYS[4]),
 }
