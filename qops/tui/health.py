@@ -86,7 +86,7 @@ class Health:
             recent, before = sum(history[-RECENT:]), sum(history[:-RECENT])
             if recent >= max(MIN_FAILURES, 2 * before):
                 found.append(FAILING)
-            if trend.rises >= RISES:
+            if trend.rises >= RISES and not q.paused:  # a paused queue waits by design
                 found.append(SLOW)
         return found
 
