@@ -137,12 +137,14 @@ class QopsApp(App[None]):
         self.health.record(queues)
         if recovered:
             self.notify("Redis is back.", title="Reconnected", timeout=3)
-        if screen is not None and screen is self.screen and screen.is_mounted:
-            if error is not None:
-                screen.show_error(error)
-            else:
-                screen.fetched(data)
-        self._poll_done(self.refresh_interval)
+        try:
+            if screen is not None and screen is self.screen and screen.is_mounted:
+                if error is not None:
+                    screen.show_error(error)
+                else:
+                    screen.fetched(data)
+        finally:  # whatever a screen does with the data, polling goes on
+            self._poll_done(self.refresh_interval)
 
     def _poll_failed(self, exc: Exception) -> None:
         link = self.link
