@@ -33,7 +33,7 @@ WORKER_COLUMNS = (
     Column("queue", "Queue"),
     Column("running", "Running", numeric=True),
     Column("deadline", "Deadline", numeric=True, min_width=100),
-    Column("payload", "Payload", min_width=120),
+    Column("payload", "Payload", min_width=150),
 )
 
 
