@@ -33,7 +33,6 @@ LIVE = Path(__file__).parent / "fixtures" / "asynq-v0.26.0-live.json"
 RETRY = "b562ce78-aa18-488f-8f07-de9410b1da93"
 ARCHIVED = "f0e2ff29-550b-4564-8d4b-586c6c3fb8c3"
 SCHEDULED = "3bc99eca-7ba7-4848-9e6a-97f34249d190"
-PENDING = "40f141bb-e4a3-4f1c-82be-83ef221c1cac"
 
 
 def state_of(r: redis.Redis, queue: str, task_id: str) -> str | None:
@@ -465,3 +464,17 @@ async def test_an_empty_redis_says_there_are_no_queues_yet(redis_url: str) -> No
         summary = app.screen.query_one("#summary")
         await until(pilot, lambda: "no queues yet" in str(summary.render()))
         assert table(app, "#queues").row_count == 0
+
+
+async def test_run_a_scheduled_task_now(seeded: str, r: redis.Redis) -> None:
+    app = make_app(seeded)
+    async with running(app) as pilot:
+        await open_queue(pilot, "default", TaskState.SCHEDULED)
+        await select_task(pilot, SCHEDULED)
+        await pilot.press("r")
+        dialog = await confirm_dialog(pilot)
+        assert dialog.change.title == "Run now: 1 scheduled task?"
+        assert dialog.focused is not None and dialog.focused.id == "yes"
+        await pilot.press("enter")
+        await until(pilot, lambda: state_of(r, "default", SCHEDULED) == "pending")
+        assert r.zscore(keys.scheduled("default"), SCHEDULED) is None
