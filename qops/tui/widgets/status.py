@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.css.query import NoMatches
 from textual.widgets import Static
 
 from qops.tui import fmt
@@ -69,8 +70,12 @@ class StatusBar(Vertical):
         yield Static(id="banner")
 
     def show(self, link: Link, now: float) -> None:
-        self.query_one("#status", Static).update(link.status(now))
-        banner = self.query_one("#banner", Static)
+        try:
+            status = self.query_one("#status", Static)
+            banner = self.query_one("#banner", Static)
+        except NoMatches:
+            return  # not composed yet; the next tick shows it
+        status.update(link.status(now))
         banner.display = bool(link.error)
         if link.error:
             banner.update(Content(link.banner(now)))
