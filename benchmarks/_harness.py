@@ -17,12 +17,11 @@ from tests.redis_server import RedisServer
 QOPS = "qops"
 
 
-def parse_only(value: str | None, default: Sequence[str]) -> list[str]:
-    """The ``--only`` list, checked against the known names."""
+def parse_only(value: str | None, known: Sequence[str]) -> list[str]:
+    """The ``--only`` list, checked against the known names (all of them by default)."""
     if value is None:
-        return list(default)
+        return list(known)
     names = [v.strip() for v in value.split(",") if v.strip()]
-    known = [QOPS, *PEERS]
     unknown = [n for n in names if n not in known]
     if unknown:
         sys.exit(f"--only: unknown {', '.join(unknown)} (choose from {', '.join(known)})")
@@ -42,13 +41,20 @@ def redis_server() -> Iterator[str]:
 
 
 def measure(
-    url: str, name: str, qops_module: str, function: str, args: list[Any], timeout: float
+    url: str,
+    name: str,
+    qops_modules: dict[str, str],
+    function: str,
+    args: list[Any],
+    timeout: float,
 ) -> Any:
-    """``function(*args)`` of the named queue's module, on a flushed database."""
+    """``function(*args)`` of the named queue's module, on a flushed database; qops's
+    modules are named in ``qops_modules``."""
     redis.Redis.from_url(url).flushall()
     python = sys.executable
-    module = qops_module
-    if name != QOPS:
+    if name in qops_modules:
+        module = qops_modules[name]
+    else:
         peer = PEERS[name]
         module = peer.module
         if peer.own_venv:

@@ -12,26 +12,30 @@ fresh process on a flushed database, its worker as a real subprocess started by 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from benchmarks import _harness
 from benchmarks._harness import QOPS
-from benchmarks._runner import Failed
 from benchmarks.peers import PEERS
 
-DEFAULT = [QOPS, "arq", "rq", "celery", "dramatiq", "huey", "saq"]
-QOPS_MODULE = "benchmarks.drain_qops"
-QOPS_WORKER = "qops worker, concurrency 10 (benchmarks/drain_qops.py)"
+QOPS_INCR = "qops-incr"
+DEFAULT = [QOPS, QOPS_INCR, "arq", "rq", "celery", "dramatiq", "huey", "saq"]
+QOPS_MODULES = {QOPS: "benchmarks.drain_qops", QOPS_INCR: "benchmarks.drain_qops_incr"}
+QOPS_WORKERS = {
+    QOPS: "qops worker -c 10, handler does nothing (benchmarks/drain_qops.py)",
+    QOPS_INCR: "qops worker -c 10, handler INCRs a counter as the peers' tasks do",
+}
 # The peers stop themselves well before these; they bound a measurement that hangs.
 DRAIN_TIMEOUT = 360.0
 LATENCY_TIMEOUT = 180.0
 
 
 def _measure(url: str, name: str, function: str, args: list[Any], timeout: float) -> Any:
-    if name == QOPS and not (Path(__file__).parent / "drain_qops.py").exists():
-        return Failed("benchmarks/drain_qops.py is not there")
-    return _harness.measure(url, name, QOPS_MODULE, function, args, timeout)
+    return _harness.measure(url, name, QOPS_MODULES, function, args, timeout)
+
+
+def _rate(outcome: Any) -> Any:
+    return outcome.get("tasks_per_s") if isinstance(outcome, dict) else None
 
 
 def _describe(outcome: Any, keys: dict[str, str]) -> str:
@@ -76,8 +80,7 @@ def main() -> None:
 
 def _report(names: list[str], drains: dict[str, Any], latencies: dict[str, Any]) -> None:
     notes = _harness.Notes()
-    base = drains.get(QOPS, {})
-    qops_rate = base.get("tasks_per_s") if isinstance(base, dict) else None
+    qops_rate, same_work_rate = (_rate(drains.get(q)) for q in (QOPS, QOPS_INCR))
     rows = []
     for name in names:
         d, lat = drains[name], latencies[name]
@@ -86,11 +89,12 @@ def _report(names: list[str], drains: dict[str, Any], latencies: dict[str, Any])
             row += [
                 _figure(d.get("tasks_per_s")),
                 _harness.ratio(d.get("tasks_per_s"), qops_rate),
+                _harness.ratio(d.get("tasks_per_s"), same_work_rate),
                 _figure(d.get("startup_s")),
                 _figure(d.get("peak_rss_mb")),
             ]
         else:
-            row += [notes.cell(d), "-", "-", "-"]
+            row += [notes.cell(d), "-", "-", "-", "-"]
         if isinstance(lat, dict):
             row += [
                 _figure(lat.get("p50_ms")),
@@ -100,16 +104,17 @@ def _report(names: list[str], drains: dict[str, Any], latencies: dict[str, Any])
         else:
             row += [notes.cell(lat), "-", "-"]
         rows.append(row)
-    header = ["queue", "drain tasks/s", "ratio", "startup s", "peak RSS MB", "p50 ms", "p99 ms",
-              "samples"]  # fmt: skip
+    header = ["queue", "drain tasks/s", "ratio", "ratio same work", "startup s", "peak RSS MB",
+              "p50 ms", "p99 ms", "samples"]  # fmt: skip
     print()
     print(_harness.table(header, rows))
     if notes.reasons:
         print(notes)
-    print("ratio: the queue's drain rate / qops's (below 1: qops is faster)")
+    print("ratio: the queue's drain rate / qops's (below 1: qops is faster);")
+    print(f"ratio same work: / {QOPS_INCR}'s, whose handler does what the peers' tasks do")
     print("workers:")
     for name in names:
-        print(f"  {name}: {QOPS_WORKER if name == QOPS else PEERS[name].worker}")
+        print(f"  {name}: {QOPS_WORKERS[name] if name in QOPS_WORKERS else PEERS[name].worker}")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from benchmarks._runner import Failed, NotOffered
 from benchmarks.peers import PEERS
 
 DEFAULT = [QOPS, "huey", "dramatiq", "rq", "celery", "arq", "saq"]
+QOPS_MODULES = {QOPS: "benchmarks.enqueue_qops"}
 MODES = {"one": "enqueue_one", "bulk": "enqueue_bulk"}
 TIMEOUT = 180.0
 QOPS_BULK = "Client.enqueue_many(tasks): one round trip"
@@ -46,9 +47,7 @@ def main() -> None:
             for mode, function in MODES.items():
                 outcomes: list[object] = []
                 for _ in range(repeat):
-                    outcome = _harness.measure(
-                        url, name, "benchmarks.enqueue_qops", function, [url, n], TIMEOUT
-                    )
+                    outcome = _harness.measure(url, name, QOPS_MODULES, function, [url, n], TIMEOUT)
                     outcomes.append(outcome)
                     if isinstance(outcome, Failed | NotOffered):
                         break
