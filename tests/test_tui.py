@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -357,6 +358,16 @@ async def test_servers_screen_and_cancel_of_a_running_task(redis_url: str, r: re
         assert cell(app, "#servers", server, "queues") == "critical=6,default=3"
         await until(pilot, lambda: cell(app, "#servers", server, "busy") == "1/10")
         await until(pilot, lambda: has_row(app, "#workers", f"critical\x00{info.id}"))
+        host_pid = cell(app, "#workers", f"critical\x00{info.id}", "server")
+        assert host_pid == f"{cell(app, '#servers', server, 'host')}:{os.getpid()}"
+
+        await pilot.press("1")  # the queue's active tab names the worker too
+        await until(pilot, lambda: isinstance(app.screen, OverviewScreen))
+        await open_queue(pilot, "critical", TaskState.ACTIVE)
+        await until(pilot, lambda: has_row(app, "#tasks", info.id))
+        await until(pilot, lambda: cell(app, "#tasks", info.id, "worker") == host_pid)
+        await pilot.press("2")
+        await until(pilot, lambda: isinstance(app.screen, ServersScreen))
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, TaskScreen))
         await until(pilot, lambda: getattr(app.screen, "shown", None) is not None)

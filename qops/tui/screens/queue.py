@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import ClassVar
 
 from rich.text import Text
@@ -14,7 +13,7 @@ from textual.content import Content
 from textual.widgets import DataTable, Footer, Input, Static, Tab, Tabs
 
 from qops.errors import QueueNotFoundError
-from qops.models import QueueInfo, TaskInfo, TaskState
+from qops.models import QueueInfo, TaskInfo, TaskState, WorkerInfo
 from qops.tui import fmt
 from qops.tui.changes import ALL, ONE, RETRIED, Kind, for_queue_pause, for_state, for_task
 from qops.tui.screens.base import DataScreen
@@ -44,7 +43,14 @@ def columns_for(state: TaskState) -> list[Column]:
     later = Column("retries", "Retries", numeric=True, min_width=100)
     return {
         S.PENDING: [_ID, _TYPE, _PAYLOAD, later, Column("error", "Last error", min_width=140)],
-        S.ACTIVE: [_ID, _TYPE, _PAYLOAD, Column("age", "Running", numeric=True), later],
+        S.ACTIVE: [
+            _ID,
+            _TYPE,
+            _PAYLOAD,
+            Column("age", "Running", numeric=True),
+            Column("worker", "Worker", min_width=120),
+            later,
+        ],
         S.SCHEDULED: [_ID, _TYPE, Column("next", "Runs", numeric=True), _PAYLOAD, later],
         S.RETRY: [_ID, _TYPE, _RETRIES, Column("next", "Next try", numeric=True), _ERROR, wide],
         S.ARCHIVED: [_ID, _TYPE, _RETRIES, Column("age", "Failed", numeric=True), _ERROR, wide],
@@ -61,7 +67,8 @@ class Page:
     page: int
     task_type: str | None
     tasks: list[TaskInfo]
-    started: dict[str, datetime] = field(default_factory=dict)
+    workers: dict[str, WorkerInfo] = field(default_factory=dict)
+    """Active tasks' workers, by task id (from the servers' heartbeats)."""
 
 
 class QueueScreen(DataScreen[Page]):
@@ -134,13 +141,11 @@ class QueueScreen(DataScreen[Page]):
         tasks = source.list_tasks(
             self.queue, state, page=page, page_size=PAGE_SIZE, task_type=task_type
         )
-        started: dict[str, datetime] = {}
+        workers: dict[str, WorkerInfo] = {}
         if state is S.ACTIVE and tasks:
             for server in source.servers():
-                for w in server.active_workers:
-                    if w.queue == self.queue and w.started is not None:
-                        started[w.task_id] = w.started
-        return Page(state, page, task_type, tasks, started)
+                workers |= {w.task_id: w for w in server.active_workers if w.queue == self.queue}
+        return Page(state, page, task_type, tasks, workers)
 
     def show(self, data: Page) -> None:
         if (data.state, data.page, data.task_type) != (self.state, self.page, self.task_type):
@@ -148,7 +153,7 @@ class QueueScreen(DataScreen[Page]):
         self.tasks = data.tasks
         needle = self.text_filter.lower()
         shown = [t for t in data.tasks if not needle or needle in self.haystack(t)]
-        self.query_one(LiveTable).set_rows([self.row(t, data.started) for t in shown])
+        self.query_one(LiveTable).set_rows([self.row(t, data.workers) for t in shown])
         self.render_info(len(data.tasks), len(shown))
         self.refresh_bindings()
 
@@ -163,7 +168,7 @@ class QueueScreen(DataScreen[Page]):
     def haystack(self, t: TaskInfo) -> str:
         return " ".join((t.id, t.type, fmt.preview(t.payload, 400), t.last_error)).lower()
 
-    def row(self, t: TaskInfo, started: dict[str, datetime]) -> Row:
+    def row(self, t: TaskInfo, workers: dict[str, WorkerInfo]) -> Row:
         colors = self.qops.palette()
         now = self.qops.clock()
         wide = self.app.size.width >= 120
@@ -172,12 +177,13 @@ class QueueScreen(DataScreen[Page]):
             task_type = Text("⚠ corrupt", style=f"bold {colors['error']}")
         error = Text(fmt.clip(t.corrupt or t.last_error, 40 if wide else 24))
         error.stylize(colors["error"])
+        worker = workers.get(t.id)
         if self.state is S.ACTIVE:
             age: str | Text = (
                 Text("⚠ orphaned", style=colors["warning"])
                 if t.is_orphaned
-                else fmt.duration(now - started[t.id].timestamp())
-                if t.id in started
+                else fmt.duration(now - worker.started.timestamp())
+                if worker is not None and worker.started is not None
                 else "-"
             )
         elif self.state is S.COMPLETED:
@@ -193,6 +199,7 @@ class QueueScreen(DataScreen[Page]):
             "next": fmt.ago(t.next_process_at, now),
             "age": age,
             "group": t.group,
+            "worker": f"{worker.host}:{worker.pid}" if worker is not None else "-",
         }
 
     def render_info(self, fetched: int | None = None, shown: int | None = None) -> None:

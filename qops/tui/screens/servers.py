@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.widgets import DataTable, Footer, Static
 
-from qops.models import ServerInfo
+from qops.models import ServerInfo, iso
 from qops.tui import fmt
 from qops.tui.screens.base import DataScreen
 from qops.tui.source import DataSource
@@ -24,7 +24,8 @@ SERVER_COLUMNS = (
     Column("queues", "Queues (weights)"),
     Column("started", "Up", numeric=True),
     Column("status", "Status"),
-    Column("id", "Server ID", min_width=140),
+    Column("since", "Started", min_width=140),
+    Column("id", "Server ID", min_width=160),
 )
 WORKER_COLUMNS = (
     Column("server", "Server"),
@@ -100,6 +101,7 @@ class ServersScreen(DataScreen[list[ServerInfo]]):
                             s.status,
                             style=colors["success"] if s.status == "active" else colors["warning"],
                         ),
+                        "since": iso(s.started) or "-",
                         "id": s.id,
                     },
                 )
