@@ -9,10 +9,12 @@ from qops.storage import keys
 from qops.storage.broker import AsyncBroker
 from qops.storage.calls import Call, lua
 from qops.task import Duration
+from qops.worker.observer import WorkerObserver
 from qops.worker.periodic import Clock, Periodic, count
 
 DEFAULT_INTERVAL = 5.0
 BATCH = 100
+SOURCES = ("scheduled", "retry")
 
 
 class Forwarder(Periodic):
@@ -28,6 +30,7 @@ class Forwarder(Periodic):
         interval: Seconds between passes (Asynq's ``DelayedTaskCheckInterval``, 5 s).
         batch_size: Tasks moved per script call; calls repeat until none are due.
         clock: Unix time source.
+        observer: Told how many tasks each pass moved, per queue and source.
     """
 
     name = "forwarder"
@@ -40,9 +43,11 @@ class Forwarder(Periodic):
         interval: Duration = DEFAULT_INTERVAL,
         batch_size: int = BATCH,
         clock: Clock = time.time,
+        observer: WorkerObserver | None = None,
     ) -> None:
         super().__init__(broker, queues, interval=interval, clock=clock)
         self.batch_size = count(batch_size, "forwarder batch size", minimum=1)
+        self.observer = observer
 
     async def run_once(self) -> int:
         """Forward every task of the served queues that is due now.
@@ -53,18 +58,24 @@ class Forwarder(Periodic):
             How many tasks were moved.
         """
         now = self.clock()
-        todo = [(q, source) for q in self.queues for source in (keys.scheduled(q), keys.retry(q))]
-        moved = 0
+        todo = [(q, source) for q in self.queues for source in SOURCES]
+        moved: dict[tuple[str, str], int] = {}
         while todo:
             replies = await self.broker.run([self._call(q, src, now) for q, src in todo])
-            moved += sum(replies)
+            for job, n in zip(todo, replies, strict=True):
+                moved[job] = moved.get(job, 0) + n
             todo = [job for job, n in zip(todo, replies, strict=True) if n >= self.batch_size]
-        return moved
+        if self.observer is not None:
+            for (q, src), n in moved.items():
+                if n:
+                    self.observer.tasks_forwarded(q, src, n)
+        return sum(moved.values())
 
     def _call(self, queue: str, source: str, now: float) -> Call:
+        source_key = keys.scheduled(queue) if source == "scheduled" else keys.retry(queue)
         return lua(
             "forward",
-            [source, keys.pending(queue), keys.all_groups(queue)],
+            [source_key, keys.pending(queue), keys.all_groups(queue)],
             [
                 int(now),
                 int(now * 1_000_000_000),

@@ -19,7 +19,8 @@ Call = Callable[[Task], Awaitable[Any]]
 Middleware = Callable[[Task, Call], Awaitable[Any]]
 Aggregate = Callable[[str, list[Task]], "Task | Awaitable[Task]"]
 
-# Resolved chains are cached per task type; a cap keeps a flood of unknown types bounded.
+# Resolved chains and matched patterns are cached per task type; a cap keeps a flood of
+# unknown types bounded.
 _CACHE_LIMIT = 4096
 
 
@@ -64,6 +65,7 @@ class Handlers:
         self._middleware: list[Middleware] = []
         self._aggregate: Aggregate | None = None
         self._cache: dict[tuple[str, int], Call | None] = {}
+        self._patterns: dict[str, str | None] = {}
 
     def task(self, pattern: str) -> Callable[[F], F]:
         """Decorator registering the decorated function for ``pattern``."""
@@ -88,6 +90,7 @@ class Handlers:
             raise InvalidInputError(f"a handler for {pattern!r} is already registered")
         self._handlers[pattern] = fn
         self._cache.clear()
+        self._patterns.clear()
 
     def use(self, middleware: Middleware) -> None:
         """Wrap every handler in ``middleware``: ``async def mw(task, call_next)``.
@@ -121,14 +124,24 @@ class Handlers:
 
     def match(self, task_type: str) -> Callable[[Task], Any] | None:
         """The handler for ``task_type``, or None."""
-        fn = self._handlers.get(task_type)
-        if fn is not None:
-            return fn
-        best = ""
-        for pattern in self._handlers:
-            if len(pattern) > len(best) and task_type.startswith(pattern):
-                best = pattern
-        return self._handlers[best] if best else None
+        pattern = self.pattern_of(task_type)
+        return None if pattern is None else self._handlers[pattern]
+
+    def pattern_of(self, task_type: str) -> str | None:
+        """The registered pattern that matches ``task_type``, or None."""
+        try:
+            return self._patterns[task_type]
+        except KeyError:
+            pass
+        best: str | None = task_type if task_type in self._handlers else None
+        if best is None:
+            for pattern in self._handlers:
+                if len(pattern) > len(best or "") and task_type.startswith(pattern):
+                    best = pattern
+        if len(self._patterns) >= _CACHE_LIMIT:
+            self._patterns.clear()
+        self._patterns[task_type] = best
+        return best
 
     def resolve(self, task_type: str, executor: Executor) -> Call | None:
         """The awaitable chain (middleware around handler) for ``task_type``, or None."""

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from qops.task import DEFAULT_TIMEOUT, Task
+from qops.worker.observer import UNHANDLED
 
 # Why the runtime stopped a running job; None while it runs undisturbed.
 ABORT_CANCEL = "cancel"  # a cancel request on asynq:cancel
@@ -30,6 +31,7 @@ class Job:
         "entered",
         "finished",
         "id",
+        "kind",
         "lease_until",
         "msg",
         "queue",
@@ -47,6 +49,8 @@ class Job:
         self.msg = msg
         self.id: str = msg.id
         self.queue = queue
+        # The matched handler pattern, set when an observer wants it.
+        self.kind = UNHANDLED
         self.lease_until = lease_until
         self.cancelled = False
         self.finished = False

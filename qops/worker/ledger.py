@@ -14,7 +14,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +23,7 @@ from qops.storage import keys
 from qops.storage.broker import AsyncBroker, RedisError
 from qops.storage.calls import Arg, Call, cmd, lua
 from qops.worker.jobs import Job
+from qops.worker.observer import WorkerObserver
 
 log = logging.getLogger("qops.worker")
 
@@ -67,10 +68,12 @@ class Ledger:
         broker: AsyncBroker,
         lease_duration: float,
         on_lapse: Callable[[list[Job]], None],
+        observer: WorkerObserver | None = None,
     ) -> None:
         self.broker = broker
         self.lease_duration = lease_duration
         self._on_lapse = on_lapse
+        self.observer = observer
         self.owned: dict[str, Job] = {}
         self._outcomes: list[Outcome] = []
         self._requeues: list[Job] = []
@@ -278,6 +281,9 @@ class Ledger:
             len(lapsed),
             ", ".join(sorted(gone)[:5]),
         )
+        if self.observer is not None:
+            for q, jobs in _by_queue(lapsed).items():
+                self.observer.leases_lapsed(q, len(jobs))
         self._on_lapse(lapsed)
 
     async def watch(self, stopping: asyncio.Event, interval: float) -> None:
@@ -295,17 +301,30 @@ class Ledger:
         now = time.time()
         self.expire(now)
         expiry = int(now + self.lease_duration)
-        by_queue: dict[str, list[Job]] = {}
-        for job in self.owned.values():
-            by_queue.setdefault(job.queue, []).append(job)
+        by_queue = _by_queue(self.owned.values())
         calls = []
         for q, jobs in by_queue.items():
             args: list[Arg] = ["ZADD", keys.lease(q), "XX"]
             for job in jobs:
                 args += [expiry, job.id]
             calls.append(cmd(*args))
-        if calls:
+        if not calls:
+            return
+        try:
             await self.broker.run(calls)
-            for jobs in by_queue.values():
-                for job in jobs:
-                    job.lease_until = max(job.lease_until, expiry)
+        except (ConnectionFailedError, RedisError):
+            if self.observer is not None:
+                self.observer.lease_extension_failed(sum(len(j) for j in by_queue.values()))
+            raise
+        for q, jobs in by_queue.items():
+            for job in jobs:
+                job.lease_until = max(job.lease_until, expiry)
+            if self.observer is not None:
+                self.observer.leases_extended(q, len(jobs))
+
+
+def _by_queue(jobs: Iterable[Job]) -> dict[str, list[Job]]:
+    grouped: dict[str, list[Job]] = {}
+    for job in jobs:
+        grouped.setdefault(job.queue, []).append(job)
+    return grouped

@@ -26,6 +26,15 @@ from qops.worker.backoff import RetryDelay, default_retry_delay
 from qops.worker.handlers import Handlers, NoHandlerError, is_skip_retry
 from qops.worker.jobs import ABORT_CANCEL, ABORT_LEASE, ABORT_SHUTDOWN, Job
 from qops.worker.ledger import ARCHIVE, COMPLETED, DONE, RETRY, Ledger, Outcome
+from qops.worker.logs import payload_fields
+from qops.worker.observer import (
+    FAILED,
+    LAPSED,
+    REQUEUED,
+    SUCCEEDED,
+    UNHANDLED,
+    WorkerObserver,
+)
 from qops.worker.queues import QueueOrder
 
 log = logging.getLogger("qops.worker")
@@ -48,6 +57,14 @@ def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def _waited(started: float, since: bytes) -> float | None:
+    """Seconds from ``since`` (pending_since, unix ns) to ``started``; None when unknown."""
+    try:
+        return max(0.0, started - int(since) / 1e9) if since else None
+    except ValueError:
+        return None
+
+
 class Processor:
     def __init__(
         self,
@@ -60,6 +77,8 @@ class Processor:
         retry_delay: RetryDelay,
         lease_duration: float,
         poll_interval: float,
+        observer: WorkerObserver | None = None,
+        log_payloads: bool = False,
     ) -> None:
         self.broker = broker
         self.handlers = handlers
@@ -69,7 +88,9 @@ class Processor:
         self.retry_delay = retry_delay
         self.lease_duration = lease_duration
         self.poll_interval = poll_interval
-        self.ledger = Ledger(broker, lease_duration, self._lapsed)
+        self.observer = observer
+        self.log_payloads = log_payloads
+        self.ledger = Ledger(broker, lease_duration, self._lapsed, observer)
         self.running: dict[str, Job] = {}
         self.fetching = True
         self._kick = asyncio.Event()
@@ -153,7 +174,9 @@ class Processor:
         got = 0
         for q in self.order():
             expiry = int(time.time() + self.lease_duration)
-            call = lua("dequeue", self._keys[q], [expiry, want - got])
+            # With an observer, each task comes with its pending_since (dequeue latency).
+            stride = 2 if self.observer is None else 3
+            call = lua("dequeue", self._keys[q], [expiry, want - got, stride - 2])
             # Outcomes waiting to be written ride along, ahead of the dequeue.
             batch = self.ledger.take() if got == 0 else None
             if batch is None:
@@ -168,14 +191,14 @@ class Processor:
                 reply = replies[-1]
                 if isinstance(reply, Exception):
                     raise reply
-            for i in range(0, len(reply), 2):
-                self._start(q, reply[i], reply[i + 1], expiry)
-            got += len(reply) // 2
+            for i in range(0, len(reply), stride):
+                self._start(q, reply[i], reply[i + 1], expiry, reply[i + 2] if stride == 3 else b"")
+            got += len(reply) // stride
             if got >= want or not self.fetching:
                 break
         return got
 
-    def _start(self, queue: str, raw_id: bytes, raw: bytes, expiry: int) -> None:
+    def _start(self, queue: str, raw_id: bytes, raw: bytes, expiry: int, since: bytes) -> None:
         try:
             msg = wire.TaskMessage.FromString(raw)
             if not msg.id or not msg.type:
@@ -188,6 +211,9 @@ class Processor:
         self.running[job.id] = job
         self._idle.clear()
         job.atask = self._loop.create_task(self._execute(job))
+        if self.observer is not None:
+            job.kind = self.handlers.pattern_of(msg.type) or UNHANDLED
+            self.observer.task_started(queue, job.kind, _waited(job.started, since))
 
     def _corrupt(self, queue: str, task_id: str, exc: Exception, expiry: int) -> None:
         # A message nobody can decode never runs: archive it as is, keeping its bytes.
@@ -198,6 +224,8 @@ class Processor:
         job = Job(msg, queue, expiry, self.ledger.result)
         self.ledger.own(job)
         self.ledger.outcome(Outcome(job, ARCHIVE))
+        if self.observer is not None:
+            self.observer.task_archived(queue, UNHANDLED)
 
     # -- running ------------------------------------------------------------------------------
 
@@ -222,8 +250,21 @@ class Processor:
                 self._idle.set()
             self._kick.set()
         if job.abort == ABORT_SHUTDOWN:
-            self.ledger.requeue(job)
+            outcome = REQUEUED
         elif job.abort == ABORT_LEASE:
+            outcome = LAPSED
+        elif job.abort == ABORT_CANCEL or error is not None:
+            outcome = FAILED
+        else:
+            outcome = SUCCEEDED
+        seconds = time.time() - job.started
+        if self.observer is not None:
+            self.observer.task_finished(job.queue, job.kind, outcome, seconds)
+        if outcome == REQUEUED:
+            self.ledger.requeue(job)
+            if self._log_tasks:
+                self._event("requeue", job, "put back at the head of its queue (shutdown)")
+        elif outcome == LAPSED:
             pass  # no longer ours to write: the recoverer handles it
         elif job.abort == ABORT_CANCEL:
             self._failed(job, Canceled())
@@ -231,12 +272,30 @@ class Processor:
             job.cancelled = True
             self._failed(job, error)
         else:
-            self._succeeded(job)
+            self._succeeded(job, seconds)
+
+    def _event(
+        self, event: str, job: Job, text: str, *, payload: bool = False, **fields: Any
+    ) -> None:
+        """Log one task event line: ``<event> <type> <id> queue=<q> <text>``, fields in extra."""
+        msg = job.msg
+        extra = {
+            "event": event,
+            "task_id": job.id,
+            "task_type": msg.type,
+            "queue": job.queue,
+            "retried": msg.retried,
+            "max_retry": msg.retry,
+            **fields,
+        }
+        if payload and self.log_payloads:
+            extra.update(payload_fields(msg.payload))
+        log.info("%s %s %s queue=%s %s", event, msg.type, job.id, job.queue, text, extra=extra)
 
     async def _invoke(self, job: Job) -> BaseException | None:
         task = job.task
         if self._log_tasks:
-            log.info("start %s %s queue=%s retried=%d", task.type, job.id, job.queue, task.retried)
+            self._event("start", job, f"retried={task.retried}", payload=True)
         chain = self.handlers.resolve(task.type, self.executor)
         if chain is None:
             return NoHandlerError(task.type)
@@ -252,7 +311,7 @@ class Processor:
         # A handler that swallowed the cancellation still ran out of time.
         return DeadlineExceeded() if timer.expired() else None
 
-    def _succeeded(self, job: Job) -> None:
+    def _succeeded(self, job: Job, seconds: float) -> None:
         msg = job.msg
         if msg.retention > 0:
             now = int(time.time())
@@ -261,7 +320,7 @@ class Processor:
         else:
             self.ledger.outcome(Outcome(job, DONE))
         if self._log_tasks:
-            log.info("done %s %s in %.3fs", msg.type, job.id, time.time() - job.started)
+            self._event("done", job, f"in {seconds:.3f}s", duration=round(seconds, 6))
 
     def _failed(self, job: Job, error: BaseException) -> None:
         msg = job.msg
@@ -270,25 +329,29 @@ class Processor:
         msg.last_failed_at = int(now)
         if msg.retried >= msg.retry or is_skip_retry(error):
             self.ledger.outcome(Outcome(job, ARCHIVE, 0, wire.encode(msg)))
+            if self.observer is not None:
+                self.observer.task_archived(job.queue, job.kind)
             if self._log_tasks:
-                log.info("archive %s %s: %s", msg.type, job.id, msg.error_msg)
+                self._event("archive", job, msg.error_msg, payload=True, error=msg.error_msg)
             return
         try:
             delay = float(self.retry_delay(msg.retried, error, job.task))
         except Exception:
             log.exception("retry_delay failed for task %s; using the default", job.id)
             delay = default_retry_delay(msg.retried, error, job.task)
+        delay = max(0.0, delay)
         msg.retried += 1
-        self.ledger.outcome(Outcome(job, RETRY, int(now + max(0.0, delay)), wire.encode(msg)))
+        self.ledger.outcome(Outcome(job, RETRY, int(now + delay), wire.encode(msg)))
+        if self.observer is not None:
+            self.observer.task_retried(job.queue, job.kind, delay)
         if self._log_tasks:
-            log.info(
-                "retry %s %s in %.0fs (retry %d of %d): %s",
-                msg.type,
-                job.id,
-                delay,
-                msg.retried,
-                msg.retry,
-                msg.error_msg,
+            self._event(
+                "retry",
+                job,
+                f"in {delay:.0f}s (retry {msg.retried} of {msg.retry}): {msg.error_msg}",
+                payload=True,
+                delay=delay,
+                error=msg.error_msg,
             )
 
     # -- shutdown -----------------------------------------------------------------------------
