@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +16,7 @@ from qops import Client, Task
 from qops.errors import InvalidInputError, LeaseExpiredError
 from qops.storage import keys, wire
 from qops.storage.broker import AsyncBroker
+from qops.worker.backoff import default_retry_delay
 from qops.worker.forwarder import Forwarder
 from qops.worker.janitor import Janitor
 from qops.worker.recoverer import Recoverer
@@ -238,6 +239,7 @@ async def test_loop_survives_redis_down_and_logs_once_with_masked_url(
         (lambda b: Forwarder(b, [Q], interval=0), "forwarder interval must be more than 0"),
         (lambda b: Forwarder(b, [Q], batch_size=0), "forwarder batch size must be an integer"),
         (lambda b: Recoverer(b, [Q], skew=-1), "recoverer skew must be 0 or more"),
+        (lambda b: Recoverer(b, [Q], delay=-1), "recovery delay must be 0 or more"),
         (lambda b: Janitor(b, [Q], interval="5"), "janitor interval must be seconds"),
         (lambda b: Janitor(b, ["bad queue"], interval=1), "invalid queue name"),
     ],
@@ -271,7 +273,9 @@ ONE_FAILURE = {
 }
 
 
-async def test_recoverer_sends_expired_lease_to_retry(broker: AsyncBroker, r: redis.Redis) -> None:
+async def test_recoverer_with_a_delay_sends_expired_lease_to_retry(
+    broker: AsyncBroker, r: redis.Redis
+) -> None:
     put(r, "active", "lost", T - 6)
     put(r, "active", "alive", T - 4)  # within the 5 s skew allowance
     calls = []
@@ -280,7 +284,7 @@ async def test_recoverer_sends_expired_lease_to_retry(broker: AsyncBroker, r: re
         calls.append((n, error, task))
         return 42
 
-    report = await Recoverer(broker, [Q], retry_delay=delay, clock=clock(T)).run_once()
+    report = await Recoverer(broker, [Q], delay=delay, clock=clock(T)).run_once()
 
     assert (report.retried, report.archived, report.pending, report.stale) == (1, 0, 0, 0)
     assert r.lrange(keys.active(Q), 0, -1) == [b"alive"]
@@ -300,11 +304,9 @@ async def test_recoverer_sends_expired_lease_to_retry(broker: AsyncBroker, r: re
     assert counters(r) == ONE_FAILURE
 
 
-async def test_recoverer_default_delay_is_asynq_backoff(
-    broker: AsyncBroker, r: redis.Redis
-) -> None:
+async def test_recoverer_with_asynq_backoff(broker: AsyncBroker, r: redis.Redis) -> None:
     put(r, "active", "lost", T - 60, retried=1)
-    await Recoverer(broker, [Q], clock=clock(T)).run_once()
+    await Recoverer(broker, [Q], delay=default_retry_delay, clock=clock(T)).run_once()
     [(member, score)] = zset(r, keys.retry(Q)).items()
     assert member == b"lost"
     assert T + 16 <= score <= T + 16 + 29 * 2  # 1**4 + 15 + rand(0..29) * 2
@@ -325,12 +327,14 @@ async def test_recoverer_archives_when_retries_are_used_up(
     assert counters(r) == ONE_FAILURE
 
 
-async def test_recoverer_with_zero_delay_makes_task_pending_and_wakes_workers(
+async def test_recoverer_by_default_makes_task_pending_and_wakes_workers(
     broker: AsyncBroker, r: redis.Redis
 ) -> None:
     put(r, "active", "lost", T - 6)
     p = subscribe(r)
-    report = await Recoverer(broker, [Q], retry_delay=lambda n, e, t: 0, clock=clock(T)).run_once()
+    job = Recoverer(broker, [Q], clock=clock(T))
+    assert job.delay == 0
+    report = await job.run_once()
     assert report.pending == 1
     assert r.lrange(keys.pending(Q), 0, -1) == [b"lost"]
     assert r.exists(keys.retry(Q), keys.active(Q), keys.lease(Q)) == 0
@@ -341,18 +345,22 @@ async def test_recoverer_with_zero_delay_makes_task_pending_and_wakes_workers(
     assert counters(r) == ONE_FAILURE
 
 
-async def test_recoverer_falls_back_to_default_delay_when_the_function_fails(
+async def test_recoverer_makes_task_pending_when_the_delay_function_fails(
     broker: AsyncBroker, r: redis.Redis, caplog: pytest.LogCaptureFixture
 ) -> None:
     put(r, "active", "lost", T - 6)
+    put(r, "active", "negative", T - 6)
 
     def broken(n: int, e: BaseException, t: Task) -> float:
+        if t.id == "negative":
+            return -5
         raise RuntimeError("boom")
 
-    await Recoverer(broker, [Q], retry_delay=broken, clock=clock(T)).run_once()
-    [score] = zset(r, keys.retry(Q)).values()
-    assert T + 15 <= score <= T + 44
-    assert "retry delay function failed for task lost: boom" in caplog.text
+    report = await Recoverer(broker, [Q], delay=broken, clock=clock(T)).run_once()
+    assert report.pending == 2
+    assert sorted(r.lrange(keys.pending(Q), 0, -1)) == [b"lost", b"negative"]
+    assert "recovery delay function failed for task lost: boom" in caplog.text
+    assert "for task negative: recovery delay must be 0 or more seconds, got -5.0" in caplog.text
 
 
 async def test_recoverer_cleans_entries_that_point_at_no_active_task(
@@ -367,7 +375,7 @@ async def test_recoverer_cleans_entries_that_point_at_no_active_task(
     # Active by its hash and lease, but missing from the active list: still recovered.
     put(r, "active", "unlisted", T - 60)
     r.lrem(keys.active(Q), 0, "unlisted")
-    job = Recoverer(broker, [Q], retry_delay=lambda n, e, t: 10, clock=clock(T))
+    job = Recoverer(broker, [Q], delay=10, clock=clock(T))
 
     report = await job.run_once()
 
@@ -440,7 +448,7 @@ async def test_recoverer_on_go_asynq_worker_data(broker: AsyncBroker, r: redis.R
     load_fixture(r, FIXTURES / "asynq-v0.26.0-live.json")
     task_id = "d64b798d-0f3c-4e57-b3b2-0e54a7de734c"
     lease = 1795844308
-    job = Recoverer(broker, ["live"], retry_delay=lambda n, e, t: 60, clock=clock(lease + 4.9))
+    job = Recoverer(broker, ["live"], delay=timedelta(minutes=1), clock=clock(lease + 4.9))
     assert (await job.run_once()).recovered == 0  # within the skew allowance: not yet
 
     job.clock = clock(lease + 5)
@@ -462,11 +470,13 @@ async def test_recovery_timing_with_the_defaults(broker: AsyncBroker, r: redis.R
     crash = T
     put(r, "active", "orphan", crash + 30)
     job = Recoverer(broker, [Q], clock=clock(crash + 34.9))
-    assert (job.interval, job.skew) == (5.0, 5.0)
+    assert (job.interval, job.skew, job.delay) == (5.0, 5.0, 0.0)
     assert (await job.run_once()).recovered == 0
-    # Due at crash + 35; the next pass comes at most one interval later: 40 s worst case.
+    # Due at crash + 35; the next pass comes at most one interval later: 40 s worst case,
+    # and the task is then pending, to run at once.
     job.clock = clock(crash + 35)
-    assert (await job.run_once()).recovered == 1
+    assert (await job.run_once()).pending == 1
+    assert r.lrange(keys.pending(Q), 0, -1) == [b"orphan"]
 
 
 async def test_recoverer_loop_recovers_in_real_time(broker: AsyncBroker, r: redis.Redis) -> None:
@@ -474,7 +484,7 @@ async def test_recoverer_loop_recovers_in_real_time(broker: AsyncBroker, r: redi
     stopping = asyncio.Event()
     job = Recoverer(broker, [Q], interval=0.02, skew=0)
     loop = asyncio.ensure_future(job.run(stopping))
-    await async_wait_for(lambda: broker.redis.zcard(keys.retry(Q)))
+    await async_wait_for(lambda: broker.redis.llen(keys.pending(Q)))
     stopping.set()
     await asyncio.wait_for(loop, 1.0)
     assert r.exists(keys.active(Q), keys.lease(Q)) == 0

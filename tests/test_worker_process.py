@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,11 +21,8 @@ from tests.helpers import wait_for
 QOPS = str(Path(sys.executable).parent / "qops")
 ROOT = Path(__file__).resolve().parent.parent
 APP = "tests.worker_app:handlers"
-# Recovery within seconds: 2 s leases, no skew allowance, frequent passes, immediate retry.
-FAST_RECOVERY = [
-    "--lease-duration", "2", "--recover-interval", "0.2", "--recover-skew", "0",
-    "--forward-interval", "0.2", "--retry-delay", "0",
-]  # fmt: skip
+# Recovery within seconds: 2 s leases, no skew allowance, frequent passes.
+FAST_RECOVERY = ["--lease-duration", "2", "--recover-interval", "0.2", "--recover-skew", "0"]
 
 
 def start(redis_url: str, *args: str) -> subprocess.Popen[str]:
@@ -163,6 +161,39 @@ def test_kill_9_loses_nothing(
     assert r.llen(keys.active("default")) == 0 and r.zcard(keys.lease("default")) == 0
     # Recovered tasks count as failures (lease expired), as in Asynq.
     assert int(r.get("asynq:{default}:failed") or 0) == len(active_at_kill)
+    second.send_signal(signal.SIGTERM)
+    assert second.wait(20) == 0
+
+
+def test_killed_workers_tasks_run_again_within_40_s_with_default_settings(
+    redis_url: str, r: redis.Redis, procs: list[subprocess.Popen[str]]
+) -> None:
+    """The product bound: lease 30 s + skew 5 s + recoverer interval 5 s = 40 s after a kill."""
+    n = 8
+    c = qops.Client(redis_url)
+    ids = {c.enqueue("hold", {"sleep": 600}).id for _ in range(n)}
+    procs.append(first := start(redis_url))
+    wait_for(lambda: r.llen("test:started") == n, timeout=20)
+    # Kill right after a heartbeat renewed the leases (30 s ahead): close to the worst case.
+    taken = max(score for _, score in r.zrange(keys.lease("default"), 0, -1, withscores=True))
+    wait_for(lambda: r.zscore(keys.lease("default"), next(iter(ids))) > taken, timeout=10)
+    first.kill()
+    killed = time.time()
+    first.wait(10)
+    leases = dict(r.zrange(keys.lease("default"), 0, -1, withscores=True))
+    assert {i.decode() for i in leases} == ids
+    procs.append(second := start(redis_url))  # every recovery setting at its default
+
+    wait_for(lambda: r.llen("test:runs") == n, timeout=max(0.0, killed + 45 - time.time()))
+    took = time.time() - killed
+    print(f"\ntasks of a worker killed with -9 ran again {took:.1f} s after the kill")
+    assert took <= 45
+    # Not before the lease (plus the 5 s skew allowance) had passed: no double run of a live task.
+    assert killed + took >= min(leases.values()) + 5 - 1
+    runs = Counter(x.decode() for x in r.lrange("test:runs", 0, -1))
+    assert runs == dict.fromkeys(ids, 1)
+    wait_for(lambda: not any(r.exists(keys.task("default", i)) for i in ids), timeout=10)
+    assert int(r.get("asynq:{default}:failed") or 0) == n  # each recovery counts as a failure
     second.send_signal(signal.SIGTERM)
     assert second.wait(20) == 0
 

@@ -42,6 +42,36 @@ async def arecord(task: qops.Task) -> None:
     _r().rpush("test:runs", str(task.id))
 
 
+@handlers.task("hold")
+def hold(task: qops.Task) -> None:
+    """Sleeps on the first attempt only, so a recovered task finishes at once."""
+    _r().rpush("test:started", str(task.id))
+    _r().rpush("test:holders", os.getpid())
+    seconds = float(task.json().get("sleep", 0)) if task.retried == 0 else 0.0
+    end = time.monotonic() + seconds
+    while time.monotonic() < end and not task.is_cancelled():
+        time.sleep(0.01)
+    _r().rpush("test:runs", str(task.id))
+
+
+@handlers.task("metrics:")
+def metrics_task(task: qops.Task) -> None:
+    """Any ``metrics:<x>`` type; ``metrics:bad`` fails. Records the pid that ran it."""
+    _r().rpush("test:pids", os.getpid())
+    time.sleep(float(task.json().get("sleep", 0)))
+    if task.type == "metrics:bad":
+        raise RuntimeError("bad task")
+    _r().rpush("test:runs", str(task.id))
+
+
+@handlers.task("echo")
+def echo(task: qops.Task) -> None:
+    """Ignores its payload (which may be anything); fails when its type is ``echo:fail``."""
+    if task.type == "echo:fail":
+        raise ValueError("echo refused")
+    _r().rpush("test:runs", str(task.id))
+
+
 def factory() -> qops.Handlers:
     return handlers
 

@@ -119,6 +119,16 @@ def worker(
             rich_help_panel=ADVANCED,
         ),
     ] = 5.0,
+    recover_delay: Annotated[
+        float,
+        typer.Option(
+            "--recover-delay",
+            min=0,
+            help="Seconds before a recovered task runs again (0: pending at once). A killed "
+            "worker's tasks run again within lease + skew + interval + this (40 s).",
+            rich_help_panel=ADVANCED,
+        ),
+    ] = 0.0,
     forward_interval: Annotated[
         float,
         typer.Option(
@@ -187,6 +197,7 @@ def worker(
         "lease_duration": lease_duration,
         "recover_interval": recover_interval,
         "recover_skew": recover_skew,
+        "recover_delay": recover_delay,
         "forward_interval": forward_interval,
         "janitor_interval": janitor_interval,
         "group_grace_period": group_grace_period,

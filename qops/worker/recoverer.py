@@ -5,11 +5,12 @@ A running task is owned through its lease: the worker running it renews the leas
 worker crashed or lost Redis, and the task would otherwise stay active forever.
 
 Crash-recovery timing with the defaults (lease 30 s renewed every 5 s, ``interval`` 5 s,
-``skew`` 5 s): the last renewal before a crash happened at most 5 s earlier, so the lease ends
-25–30 s after the crash; the task is due ``skew`` later and the next pass, at most ``interval``
-after that, takes it. The task leaves ``active`` 30–40 s after the crash, 40 s in the worst
-case (Asynq: up to about 2 minutes). Worst case in general: lease + skew + interval. It then
-runs again after its retry delay, or at once (pending, idle workers woken) when the delay is 0.
+``skew`` 5 s, ``delay`` 0): the last renewal before a crash happened at most 5 s earlier, so
+the lease ends 25–30 s after the crash; the task is due ``skew`` later and the next pass, at
+most ``interval`` after that, makes it pending and wakes idle workers, which start it at once.
+A killed worker's tasks run again 30–40 s after the crash, 40 s in the worst case (Asynq sends
+them to retry after up to about 2 minutes, and they then wait out the retry backoff). Worst
+case in general: lease + skew + interval + delay.
 
 ``skew`` is the clock difference tolerated between hosts: with leases renewed every 5 s a live
 lease is always at least 25 s ahead of its owner's clock, so another host's clock may run up to
@@ -19,22 +20,25 @@ lease is always at least 25 s ahead of its owner's clock, so another host's cloc
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 from qops.errors import CorruptTaskError, LeaseExpiredError
 from qops.storage import keys, wire
 from qops.storage.broker import AsyncBroker
 from qops.storage.calls import Call, lua
 from qops.task import Duration, Task
-from qops.worker.backoff import RetryDelay, default_retry_delay
+from qops.worker.backoff import RetryDelay
+from qops.worker.observer import WorkerObserver
 from qops.worker.periodic import Clock, Periodic, count, duration
 
 DEFAULT_INTERVAL = 5.0
 DEFAULT_SKEW = 5.0
+DEFAULT_DELAY = 0.0
 BATCH = 100
 
 INT64_MAX = 9223372036854775807
@@ -42,8 +46,13 @@ STATS_TTL = 90 * 24 * 3600
 ARCHIVE_MAX_AGE = 90 * 24 * 3600
 ARCHIVE_MAX_SIZE = 10000
 
+RecoverDelay: TypeAlias = "Duration | RetryDelay"
+"""Seconds (or a timedelta) before a recovered task runs again, or a function
+``(retried, LeaseExpiredError, task) -> seconds``; 0 makes it pending at once."""
+
 # Replies of recover.lua (0: nothing done).
 _RETRY, _ARCHIVED, _PENDING, _STALE = 1, 2, 3, -1
+_RECOVERED = {_RETRY: "retry", _ARCHIVED: "archived", _PENDING: "pending"}
 
 
 @dataclasses.dataclass
@@ -51,9 +60,9 @@ class Recovery:
     """What one recoverer pass did, summed over the served queues."""
 
     retried: int = 0
-    """Tasks put into retry."""
+    """Tasks put into retry (a recovery delay above 0)."""
     pending: int = 0
-    """Tasks made pending at once (retry delay 0)."""
+    """Tasks made pending at once (recovery delay 0, the default)."""
     archived: int = 0
     """Tasks archived because their retries were used up."""
     stale: int = 0
@@ -67,14 +76,16 @@ class Recovery:
 
 
 class Recoverer(Periodic):
-    """Sends active tasks whose lease expired to retry, or to archive when out of retries.
+    """Makes active tasks whose lease expired pending again, or archives them when out of retries.
 
     Such a task counts as failed: its retry count grows, its error becomes "task lease
-    expired", and the processed and failed counters move as for any failure. Each task is
-    handled by one atomic script that first checks the lease is still expired, so a lease
-    renewed in the meantime is left alone. Lease entries without an active task behind them
-    are removed. Each pass also returns the tasks of aggregation sets whose 2-minute deadline
-    passed to their groups.
+    expired", and the processed and failed counters move as for any failure, so a task that
+    keeps killing its worker is archived once its retries are used up. By default it goes
+    straight back to pending (and idle workers are woken); with a ``delay`` it waits in
+    retry instead. Each task is handled by one atomic script that first checks the lease is
+    still expired, so a lease renewed in the meantime is left alone. Lease entries without an
+    active task behind them are removed. Each pass also returns the tasks of aggregation sets
+    whose 2-minute deadline passed to their groups.
 
     Args:
         broker: Redis access.
@@ -82,10 +93,13 @@ class Recoverer(Periodic):
         interval: Seconds between passes.
         skew: Seconds a lease must be past before it counts as expired; the clock
             difference tolerated between hosts.
-        retry_delay: Seconds until the retry, from ``(retried, LeaseExpiredError, task)``;
-            Asynq's backoff by default. A delay of 0 makes the task pending at once.
+        delay: Seconds before a recovered task runs again, or a function
+            ``(retried, LeaseExpiredError, task) -> seconds`` (such as
+            `qops.worker.backoff.default_retry_delay`, Asynq's behaviour). 0, the default,
+            makes the task pending at once; above 0 it waits in retry.
         batch_size: Expired leases read per script call; calls repeat until none are left.
         clock: Unix time source.
+        observer: Told how many tasks each pass recovered, per queue and outcome.
     """
 
     name = "recoverer"
@@ -97,14 +111,18 @@ class Recoverer(Periodic):
         *,
         interval: Duration = DEFAULT_INTERVAL,
         skew: Duration = DEFAULT_SKEW,
-        retry_delay: RetryDelay | None = None,
+        delay: RecoverDelay = DEFAULT_DELAY,
         batch_size: int = BATCH,
         clock: Clock = time.time,
+        observer: WorkerObserver | None = None,
     ) -> None:
         super().__init__(broker, queues, interval=interval, clock=clock)
         self.skew = duration(skew, "recoverer skew")
-        self.retry_delay = retry_delay or default_retry_delay
+        self.delay: RetryDelay | float = (
+            delay if callable(delay) else duration(delay, "recovery delay")
+        )
         self.batch_size = count(batch_size, "recoverer batch size", minimum=1)
+        self.observer = observer
 
     async def run_once(self) -> Recovery:
         """Recover every task of the served queues whose lease expired by now.
@@ -161,12 +179,13 @@ class Recoverer(Periodic):
         done: Recovery,
     ) -> bool:
         """Recover ``entries`` of ``queue`` into ``done``; False when every call failed."""
-        calls = [self._recover_call(queue, i.decode(), m, now, cutoff) for i, m in entries]
+        plans = [self._plan(queue, i.decode(), m, now) for i, m in entries]
+        calls = [self._recover_call(queue, p, now, cutoff) for p in plans]
         replies = await self.broker.run(calls, raise_on_error=False)
         failures = [r for r in replies if isinstance(r, Exception)]
         if failures:
             self.complain(failures[0])
-        for r in replies:
+        for plan, r in zip(plans, replies, strict=True):
             if r == _RETRY:
                 done.retried += 1
             elif r == _ARCHIVED:
@@ -175,9 +194,44 @@ class Recoverer(Periodic):
                 done.pending += 1
             elif r == _STALE:
                 done.stale += 1
+            if r in _RECOVERED and self.log.isEnabledFor(logging.INFO):
+                self._log_task(queue, plan, _RECOVERED[r])
         return len(failures) < len(replies)
 
+    def _log_task(self, queue: str, plan: _Plan, outcome: str) -> None:
+        when = f" in {plan.delay:.0f}s" if outcome == "retry" else ""
+        self.log.info(
+            "recovered %s %s queue=%s -> %s%s (its worker stopped renewing the lease; "
+            "retry %d of %d)",
+            plan.task_type,
+            plan.task_id,
+            queue,
+            outcome,
+            when,
+            plan.retried,
+            plan.max_retry,
+            extra={
+                "event": "recovered",
+                "task_id": plan.task_id,
+                "task_type": plan.task_type,
+                "queue": queue,
+                "retried": plan.retried,
+                "max_retry": plan.max_retry,
+                "outcome": outcome,
+                "delay": plan.delay,
+                "error": str(LeaseExpiredError()),
+            },
+        )
+
     def _report(self, queue: str, done: Recovery) -> None:
+        if self.observer is not None:
+            for outcome, n in (
+                ("pending", done.pending),
+                ("retry", done.retried),
+                ("archived", done.archived),
+            ):
+                if n:
+                    self.observer.tasks_recovered(queue, outcome, n)
         if done.recovered:
             self.log.warning(
                 "recovered %d task(s) of queue %r whose worker stopped renewing the lease: "
@@ -203,24 +257,24 @@ class Recoverer(Periodic):
                 queue,
             )
 
-    def _recover_call(
-        self, queue: str, task_id: str, raw: bytes, now: float, cutoff: float
-    ) -> Call:
-        key = keys.task(queue, task_id)
-        mode, msg, retry_at = "archive", raw, 0
+    def _plan(self, queue: str, task_id: str, raw: bytes, now: float) -> _Plan:
+        """What to do with the lease-expired task ``task_id`` of ``queue``."""
         if raw:
             try:
-                m = wire.decode_task(raw, key)
+                m = wire.decode_task(raw, keys.task(queue, task_id))
             except CorruptTaskError as exc:
                 # Nothing can run it; archived, it stays visible instead of active forever.
-                self.log.error("archiving %s: %s", key, exc.reason)
+                self.log.error("archiving %s: %s", keys.task(queue, task_id), exc.reason)
             else:
-                mode, msg, retry_at = self._outcome(m, now)
+                return self._outcome(task_id, m, now)
+        return _Plan(task_id, "archive", raw)
+
+    def _recover_call(self, queue: str, plan: _Plan, now: float, cutoff: float) -> Call:
         day = datetime.fromtimestamp(now, UTC)
         return lua(
             "recover",
             [
-                key,
+                keys.task(queue, plan.task_id),
                 keys.active(queue),
                 keys.lease(queue),
                 keys.retry(queue),
@@ -233,11 +287,11 @@ class Recoverer(Periodic):
                 keys.task_prefix(queue),
             ],
             [
-                task_id,
+                plan.task_id,
                 cutoff,
-                mode,
-                msg,
-                retry_at,
+                plan.mode,
+                plan.msg,
+                int(now + plan.delay),
                 int(now),
                 int(now * 1_000_000_000),
                 int(now) + STATS_TTL,
@@ -248,26 +302,44 @@ class Recoverer(Periodic):
             ],
         )
 
-    def _outcome(self, m: Any, now: float) -> tuple[str, bytes, int]:
-        """The mode, re-encoded message and retry time of a recovered task ``m``."""
+    def _outcome(self, task_id: str, m: Any, now: float) -> _Plan:
+        """The plan for a recovered task ``m``: failed with "task lease expired"."""
         error = LeaseExpiredError()
         exhausted = m.retried >= m.retry
         delay = 0.0 if exhausted else self._delay(m, error)
         m.error_msg = str(error)
         m.last_failed_at = int(now)
         if exhausted:
-            return "archive", wire.encode(m), 0
-        m.retried += 1
-        mode = "pending" if delay <= 0 else "retry"
-        return mode, wire.encode(m), int(now + delay)
+            mode = "archive"
+        else:
+            m.retried += 1
+            mode = "pending" if delay <= 0 else "retry"
+        return _Plan(task_id, mode, wire.encode(m), delay, m.type, m.retried, m.retry)
 
     def _delay(self, m: Any, error: LeaseExpiredError) -> float:
+        if not callable(self.delay):
+            return self.delay
         task = Task._from_message(m)
         try:
-            delay = float(self.retry_delay(m.retried, error, task))
+            delay = float(self.delay(m.retried, error, task))
             if not math.isfinite(delay) or delay < 0:
-                raise ValueError(f"retry delay must be 0 or more seconds, got {delay!r}")
+                raise ValueError(f"recovery delay must be 0 or more seconds, got {delay!r}")
         except Exception as exc:
-            self.log.error("retry delay function failed for task %s: %s", m.id, exc)
-            delay = default_retry_delay(m.retried, error, task)
+            self.log.error(
+                "recovery delay function failed for task %s: %s; it runs again at once", m.id, exc
+            )
+            delay = 0.0
         return delay
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Plan:
+    """One recovered task: the mode and message sent to recover.lua, and what to log."""
+
+    task_id: str
+    mode: str
+    msg: bytes
+    delay: float = 0.0
+    task_type: str = ""
+    retried: int = 0
+    max_retry: int = 0

@@ -29,7 +29,7 @@ from qops.worker.listener import Listener
 from qops.worker.periodic import duration
 from qops.worker.processor import Processor
 from qops.worker.queues import QueueOrder, normalize, parse_queues
-from qops.worker.recoverer import Recoverer
+from qops.worker.recoverer import RecoverDelay, Recoverer
 from qops.worker.threads import HandlerThreads
 
 __all__ = ["Worker", "parse_queues"]
@@ -75,7 +75,11 @@ class Worker:
         recover_skew: Seconds a lease must be past before its task is recovered: the clock
             difference tolerated between hosts. A crashed worker's tasks are recovered
             ``lease_duration + recover_skew`` to that plus ``recover_interval`` seconds
-            after its last lease extension.
+            after its last lease extension: at most 40 s after the crash with the defaults.
+        recover_delay: Seconds before a recovered task runs again, or a function
+            ``(retried, LeaseExpiredError, task) -> seconds``. 0 (default): it is pending
+            again at once and idle workers start it; above 0 it waits in retry. Either way
+            it counts as a failure and is archived once its retries are used up.
         janitor_interval: Seconds between deletions of expired completed tasks.
         janitor_batch_size: Completed tasks deleted per script call.
         group_grace_period: Seconds a group must stay unchanged before it is aggregated.
@@ -101,6 +105,7 @@ class Worker:
         forward_interval: float = 5.0,
         recover_interval: float = 5.0,
         recover_skew: float = 5.0,
+        recover_delay: RecoverDelay = 0.0,
         janitor_interval: float = 8.0,
         janitor_batch_size: int = 100,
         group_grace_period: float = 60.0,
@@ -127,6 +132,9 @@ class Worker:
         self.forward_interval = duration(forward_interval, "forward_interval", positive=True)
         self.recover_interval = duration(recover_interval, "recover_interval", positive=True)
         self.recover_skew = duration(recover_skew, "recover_skew")
+        self.recover_delay: RecoverDelay = (
+            recover_delay if callable(recover_delay) else duration(recover_delay, "recover_delay")
+        )
         self.janitor_interval = duration(janitor_interval, "janitor_interval", positive=True)
         self.janitor_batch_size = _positive_int(janitor_batch_size, "janitor_batch_size")
         self.group_grace_period = duration(group_grace_period, "group_grace_period", minimum=1.0)
@@ -285,7 +293,7 @@ class Worker:
                 queues,
                 interval=self.recover_interval,
                 skew=self.recover_skew,
-                retry_delay=self.retry_delay,
+                delay=self.recover_delay,
             ),
             Janitor(
                 broker, queues, interval=self.janitor_interval, batch_size=self.janitor_batch_size
