@@ -251,7 +251,11 @@ class Client:
         if self.before_enqueue:
             _run_hooks(self.before_enqueue, tasks)
         plan = _EnqueuePlan(tasks, self._known_queues)
-        outcomes = plan.outcomes(self.broker.run(plan.calls))
+        if len(plan.calls) == 1:
+            replies = [self.broker.call_script(plan.calls[0])]
+        else:
+            replies = self.broker.run(plan.calls)
+        outcomes = plan.outcomes(replies)
         self._known_queues |= plan.new_queues
         return outcomes
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from qops import Client, ConfigError, ConnectionFailedError
+from qops import Client, ConfigError, ConnectionFailedError, Task
 from qops.config import save
 from qops.connection import EmbeddedRedis, mask_url, resolve
 from tests.redis_server import RedisServer, free_port
@@ -163,3 +163,21 @@ def test_configured_url_never_starts_embedded(
     monkeypatch.setenv("QOPS_REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
     Client()
     assert not (tmp_path / "data" / "qops" / "redis").exists()
+
+
+def test_client_survives_a_redis_restart() -> None:
+    server = RedisServer().start()
+    try:
+        with Client(server.url) as client:
+            client.enqueue("t", task_id="before")
+            server.stop()
+            with pytest.raises(ConnectionFailedError):
+                client.enqueue("t", task_id="during")
+            server.start()
+            client.enqueue("t", task_id="after")
+            # Both the kept connection and the pool path recover.
+            client.enqueue_many([Task("t", task_id="batch-1"), Task("t", task_id="batch-2")])
+        r = redis.Redis(port=server.port)
+        assert r.lrange("asynq:{default}:pending", 0, -1) == [b"batch-2", b"batch-1", b"after"]
+    finally:
+        server.cleanup()

@@ -8,11 +8,13 @@ are sent again, so nothing is ever sent as a full EVAL on the hot path.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
 import redis
 import redis.asyncio as aioredis
+from redis.connection import ConnectionInterface
 from redis.exceptions import AuthenticationError, NoScriptError, RedisError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -69,6 +71,10 @@ class Broker:
     def __init__(self, client: redis.Redis, url: str) -> None:
         self.redis = client
         self.url = url
+        # One connection kept out of the pool for `call_script`: skipping the pool's
+        # checkout, retry and bookkeeping layers roughly halves redis-py's per-call cost.
+        self._own: ConnectionInterface | None = None
+        self._own_lock = threading.Lock()
 
     @classmethod
     def from_url(cls, url: str, *, socket_timeout: float | None = 10.0) -> Broker:
@@ -76,7 +82,50 @@ class Broker:
         return cls(client, url)
 
     def close(self) -> None:
+        with self._own_lock:
+            if self._own is not None:
+                self._own.disconnect()
+                self._own = None
         self.redis.close()
+
+    def call_script(self, c: Call) -> Any:
+        """`call` for one script call, on the broker's own connection when it is free.
+
+        Script replies have no redis-py response callbacks, so the reply is the same as
+        `call`'s. A thread that finds the connection busy falls back to the pool.
+        """
+        if not self._own_lock.acquire(blocking=False):
+            return self.call(c)
+        try:
+            if self._own is None:
+                self._own = self.redis.connection_pool.make_connection()
+            return self._on_own(self._own, c)
+        finally:
+            self._own_lock.release()
+
+    def _on_own(self, conn: ConnectionInterface, c: Call) -> Any:
+        try:
+            try:
+                conn.send_command(*c.args)
+            except (RedisConnectionError, RedisTimeoutError, OSError):
+                # Nothing reached Redis: a connection that went stale while idle is
+                # replaced once, as the pool would do.
+                conn.disconnect()
+                conn.send_command(*c.args)
+            try:
+                return conn.read_response()
+            except NoScriptError:
+                assert c.script is not None
+                conn.send_command("SCRIPT", "LOAD", c.script.source)
+                conn.read_response()
+                conn.send_command(*c.args)
+                return conn.read_response()
+        except _UNREACHABLE as exc:
+            conn.disconnect()
+            raise _failed(self.url, exc) from exc
+        except ResponseError as exc:
+            _reraise_auth(self.url, exc)
+            raise
 
     def ping(self) -> None:
         self.call(Call(("PING",)))
