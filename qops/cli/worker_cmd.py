@@ -2,15 +2,35 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
-from typing import Annotated
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from qops.cli.common import SETTINGS, command
+from qops.cli.common import SETTINGS, command, fail
+
+if TYPE_CHECKING:
+    from qops.worker.entry import Settings
 
 ADVANCED = "Tuning"
+OBSERVE = "Logs and metrics"
+
+log = logging.getLogger("qops.worker")
+
+
+class LogLevel(StrEnum):
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+class LogFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
 
 
 @command
@@ -60,8 +80,63 @@ def worker(
         ),
     ] = 8.0,
     verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Log one line per task event on stderr.")
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="Log one line per task event on stderr (--log-level info).",
+            rich_help_panel=OBSERVE,
+        ),
     ] = False,
+    log_level: Annotated[
+        LogLevel | None,
+        typer.Option(
+            "--log-level",
+            help="Least severe log lines shown [default: warning; info with -v, error with "
+            "--quiet].",
+            case_sensitive=False,
+            show_default=False,
+            rich_help_panel=OBSERVE,
+        ),
+    ] = None,
+    log_format: Annotated[
+        LogFormat,
+        typer.Option(
+            "--log-format",
+            help="text, or json: one object per line with the event's fields.",
+            case_sensitive=False,
+            rich_help_panel=OBSERVE,
+        ),
+    ] = LogFormat.TEXT,
+    log_payloads: Annotated[
+        bool,
+        typer.Option(
+            "--log-payloads",
+            help="Put task payloads (first 1 KiB; base64 when not UTF-8) in start, retry and "
+            "archive lines. Off: payloads may hold personal data.",
+            rich_help_panel=OBSERVE,
+        ),
+    ] = False,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            "--metrics-port",
+            min=0,
+            max=65535,
+            help="Serve Prometheus metrics of the worker (all --processes together) on "
+            "http://BIND:PORT/metrics.",
+            show_default=False,
+            rich_help_panel=OBSERVE,
+        ),
+    ] = None,
+    metrics_bind: Annotated[
+        str,
+        typer.Option(
+            "--metrics-bind",
+            help="Address the metrics endpoint listens on; 0.0.0.0 or :: opens it to the network.",
+            rich_help_panel=OBSERVE,
+        ),
+    ] = "127.0.0.1",
     threads: Annotated[
         int | None,
         typer.Option(
@@ -203,25 +278,58 @@ def worker(
         "group_grace_period": group_grace_period,
         "group_max_delay": group_max_delay,
         "group_max_size": group_max_size,
+        "log_payloads": log_payloads,
     }
-    settings = Settings(app, url, options, retry_delay, verbose, SETTINGS.quiet)
-    argv, env = child_command(), child_env(settings)
+    level = log_level or ("info" if verbose else "error" if SETTINGS.quiet else "warning")
+    settings = Settings(
+        app,
+        url,
+        options,
+        retry_delay,
+        log_level=level,
+        log_format=log_format,
+        metrics_port=metrics_port if processes == 1 else None,
+        metrics_bind=metrics_bind,
+        metrics_shared=metrics_port is not None and processes > 1,
+    )
     sys.stdout.flush()
     sys.stderr.flush()
     if processes == 1:
         # Become the worker process: the same pid and exit code, without the CLI's modules in
         # memory. It checks --app and Redis itself (exit 2 and 4, one line on stderr).
-        os.execve(argv[0], argv, env)
+        argv = child_command()
+        os.execve(argv[0], argv, child_env(settings))
+    _supervise(settings, processes, metrics_port, metrics_bind)
+
+
+def _supervise(settings: Settings, processes: int, port: int | None, bind: str) -> None:
     from qops.storage.broker import Broker
-    from qops.worker.entry import configure_logging
+    from qops.worker.entry import child_command, child_env, configure_logging
     from qops.worker.supervisor import Supervisor
 
     # Check once here rather than in every child: bad settings exit 2, no Redis exits 4.
     settings.worker()
-    broker = Broker.from_url(url, socket_timeout=5.0)
+    broker = Broker.from_url(settings.redis_url, socket_timeout=5.0)
     try:
         broker.ping()
     finally:
         broker.close()
-    configure_logging(verbose, SETTINGS.quiet)
-    raise typer.Exit(Supervisor(argv, processes, env).run())
+    configure_logging(settings.log_level, settings.log_format)
+    env = child_env(settings)
+    if port is None:
+        raise typer.Exit(Supervisor(child_command(), processes, env).run())
+    from qops.metrics.worker_metrics import SharedMetrics
+
+    try:
+        metrics = SharedMetrics(bind, port)
+    except OSError as exc:
+        raise fail(f"cannot listen on {bind}:{port}: {exc.strerror or exc}") from None
+    metrics.start()
+    log.info("serving worker metrics on %s", metrics.server.url)
+    try:
+        env.update(metrics.child_env())
+        supervisor = Supervisor(child_command(), processes, env, on_exit=metrics.process_exited)
+        code = supervisor.run()
+    finally:
+        metrics.close()
+    raise typer.Exit(code)

@@ -3,7 +3,7 @@
 The settings travel as JSON in the `SETTINGS_ENV` variable (not in argv, where a Redis
 password would show in ``ps``), so the supervisor can start each child as
 ``python -m qops.worker`` without importing the CLI there: a worker process loads only what
-serving needs.
+serving needs (prometheus-client only when metrics are asked for).
 """
 
 from __future__ import annotations
@@ -16,13 +16,18 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from qops.errors import InvalidInputError, QopsError
+from qops.worker import logs
 
 if TYPE_CHECKING:
     from qops.task import Task
+    from qops.worker.observer import WorkerObserver
     from qops.worker.runtime import Worker
 
 SETTINGS_ENV = "QOPS_WORKER_SETTINGS"
-LOG_FORMAT = "%(asctime)s %(levelname)s pid=%(process)d %(message)s"
+LOG_FORMAT = logs.TEXT_FORMAT
+EXIT_FAILED = 1
+
+log = logging.getLogger("qops.worker")
 
 
 @dataclasses.dataclass
@@ -33,8 +38,13 @@ class Settings:
     redis_url: str
     options: dict[str, Any]
     retry_delay: float | None = None
-    verbose: bool = False
-    quiet: bool = False
+    log_level: str = "warning"
+    log_format: str = "text"
+    metrics_port: int | None = None
+    """Serve this process's metrics on this port."""
+    metrics_bind: str = "127.0.0.1"
+    metrics_shared: bool = False
+    """Record metrics into the supervisor's ``PROMETHEUS_MULTIPROC_DIR``; it serves them."""
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -43,7 +53,7 @@ class Settings:
     def from_json(cls, text: str) -> Settings:
         return cls(**json.loads(text))
 
-    def worker(self) -> Worker:
+    def worker(self, observer: WorkerObserver | None = None) -> Worker:
         # Imported here: the CLI builds settings without loading Redis or the application.
         from qops.worker.loader import load_handlers
         from qops.worker.runtime import Worker
@@ -51,7 +61,17 @@ class Settings:
         handlers = load_handlers(self.app)
         delay = self.retry_delay
         fixed = None if delay is None else _FixedDelay(delay)
-        return Worker(handlers, redis_url=self.redis_url, retry_delay=fixed, **self.options)
+        return Worker(
+            handlers,
+            redis_url=self.redis_url,
+            retry_delay=fixed,
+            observer=observer,
+            **self.options,
+        )
+
+    @property
+    def metrics(self) -> bool:
+        return self.metrics_shared or self.metrics_port is not None
 
 
 class _FixedDelay:
@@ -62,15 +82,12 @@ class _FixedDelay:
         return self.seconds
 
 
-def configure_logging(verbose: bool, quiet: bool) -> None:
-    """Worker logs on stderr: warnings and errors, per-task events with ``verbose``."""
-    level = logging.INFO if verbose else logging.ERROR if quiet else logging.WARNING
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
-    root = logging.getLogger("qops")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    root.propagate = False
+def configure_logging(level: str, fmt: str) -> None:
+    """Worker logs on stderr at ``level`` (debug, info, warning, error), as text or JSON.
+
+    At info and below there is one line per task event.
+    """
+    logs.configure(level, fmt, sys.stderr)
 
 
 def child_command() -> list[str]:
@@ -92,9 +109,32 @@ def main() -> int:
         )
         return 2
     settings = Settings.from_json(text)
-    configure_logging(settings.verbose, settings.quiet)
+    configure_logging(settings.log_level, settings.log_format)
     try:
-        return settings.worker().run()
+        return _serve(settings)
     except QopsError as exc:
         print(f"qops: error: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, InvalidInputError) else exc.exit_code
+
+
+def _serve(settings: Settings) -> int:
+    if not settings.metrics:
+        return settings.worker().run()
+    from qops.metrics.worker_metrics import PrometheusObserver, standalone_server
+
+    if settings.metrics_shared:
+        return settings.worker(PrometheusObserver(registry=None)).run()
+    worker = settings.worker(PrometheusObserver())
+    assert settings.metrics_port is not None
+    try:
+        server = standalone_server(settings.metrics_bind, settings.metrics_port)
+    except OSError as exc:
+        where = f"{settings.metrics_bind}:{settings.metrics_port}"
+        print(f"qops: error: cannot listen on {where}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILED
+    server.start()
+    log.info("serving worker metrics on %s", server.url, extra={"metrics": server.url})
+    try:
+        return worker.run()
+    finally:
+        server.shutdown()

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from qops import connection
+from qops.connection import mask_url
 from qops.errors import InvalidInputError
 from qops.storage.broker import AsyncBroker
 from qops.worker.aggregator import Aggregator
@@ -26,6 +27,7 @@ from qops.worker.handlers import Handlers
 from qops.worker.heartbeat import Heartbeat
 from qops.worker.janitor import Janitor
 from qops.worker.listener import Listener
+from qops.worker.observer import GuardedObserver, WorkerObserver
 from qops.worker.periodic import duration
 from qops.worker.processor import Processor
 from qops.worker.queues import QueueOrder, normalize, parse_queues
@@ -85,6 +87,10 @@ class Worker:
         group_grace_period: Seconds a group must stay unchanged before it is aggregated.
         group_max_delay: Seconds the oldest task of a group may wait; 0 means no limit.
         group_max_size: Tasks that trigger an aggregation at once; 0 means no limit.
+        observer: Receives task and maintenance events, for metrics (see
+            `qops.worker.observer.WorkerObserver`); nothing is called without one.
+        log_payloads: Put the payload (at most 1 KiB; base64 when not UTF-8) in the start,
+            retry and archive log lines. Off by default: payloads may hold personal data.
     """
 
     def __init__(
@@ -111,6 +117,8 @@ class Worker:
         group_grace_period: float = 60.0,
         group_max_delay: float = 0.0,
         group_max_size: int = 0,
+        observer: WorkerObserver | None = None,
+        log_payloads: bool = False,
     ) -> None:
         if not isinstance(handlers, Handlers):
             raise InvalidInputError("handlers must be a qops.Handlers")
@@ -144,6 +152,10 @@ class Worker:
                 f"group_max_size must be an integer >= 0, got {group_max_size!r}"
             )
         self.group_max_size = group_max_size
+        if observer is not None and not isinstance(observer, WorkerObserver):
+            raise InvalidInputError("observer must be a qops.worker.observer.WorkerObserver")
+        self.observer = None if observer is None else GuardedObserver(observer)
+        self.log_payloads = bool(log_payloads)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._hard: asyncio.Event | None = None
@@ -217,6 +229,8 @@ class Worker:
             retry_delay=self.retry_delay,
             lease_duration=self.lease_duration,
             poll_interval=self.poll_interval,
+            observer=self.observer,
+            log_payloads=self.log_payloads,
         )
         heartbeat = Heartbeat(
             broker,
@@ -238,13 +252,24 @@ class Worker:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(2.0):
                 await listener.ready.wait()
+        if self.observer is not None:
+            self.observer.serving(list(self.queues), self.handlers.patterns)
         fetcher = loop.create_task(processor.fetch())
         restore = self._install_signals(loop)
+        url = mask_url(broker.url)
         log.info(
-            "worker %s serving %s with concurrency %d",
+            "worker %s serving %s with concurrency %d from Redis at %s",
             heartbeat.identity.server_id,
             ", ".join(f"{q}={w}" for q, w in self.queues.items()),
             self.concurrency,
+            url,
+            extra={
+                "event": "serving",
+                "server_id": heartbeat.identity.server_id,
+                "queues": self.queues,
+                "concurrency": self.concurrency,
+                "redis": url,
+            },
         )
         try:
             await stop.wait()
@@ -287,13 +312,14 @@ class Worker:
     def _maintenance(self, broker: AsyncBroker) -> list[_Loop]:
         queues = list(self.queues)
         return [
-            Forwarder(broker, queues, interval=self.forward_interval),
+            Forwarder(broker, queues, interval=self.forward_interval, observer=self.observer),
             Recoverer(
                 broker,
                 queues,
                 interval=self.recover_interval,
                 skew=self.recover_skew,
                 delay=self.recover_delay,
+                observer=self.observer,
             ),
             Janitor(
                 broker, queues, interval=self.janitor_interval, batch_size=self.janitor_batch_size

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import FrameType
 
 log = logging.getLogger("qops.worker")
@@ -54,13 +54,19 @@ class Supervisor:
         command: argv of one worker process.
         processes: How many to keep running.
         env: Environment of the children (default: this process's).
+        on_exit: Called with the pid of each child once it has exited.
     """
 
     def __init__(
-        self, command: Sequence[str], processes: int, env: Mapping[str, str] | None = None
+        self,
+        command: Sequence[str],
+        processes: int,
+        env: Mapping[str, str] | None = None,
+        on_exit: Callable[[int], None] | None = None,
     ) -> None:
         self.command = list(command)
         self.env = None if env is None else dict(env)
+        self.on_exit = on_exit
         self.slots = [_Slot(i) for i in range(processes)]
         self._wake = threading.Event()
         self._signals: list[int] = []
@@ -90,6 +96,13 @@ class Supervisor:
         slot.started = time.monotonic()
         log.info("started worker process %d (pid %d)", slot.index, slot.proc.pid)
 
+    def _exited(self, pid: int) -> None:
+        if self.on_exit is not None:
+            try:
+                self.on_exit(pid)
+            except Exception:
+                log.exception("cleaning up after worker process %d failed", pid)
+
     def _supervise(self) -> int:
         for slot in self.slots:
             self._spawn(slot)
@@ -116,6 +129,7 @@ class Supervisor:
                 if code is None or stopping:
                     continue
                 slot.proc = None
+                self._exited(proc.pid)
                 if code == EXIT_USAGE:
                     log.error("worker process %d exited with code 2 (bad settings)", slot.index)
                     fatal = True
@@ -135,7 +149,11 @@ class Supervisor:
                 slot.backoff = min(MAX_BACKOFF, slot.backoff * 2)
             if stopping and all(s.proc is None or s.proc.poll() is not None for s in self.slots):
                 break
-        codes = [s.proc.returncode for s in self.slots if s.proc is not None]
+        codes = []
+        for slot in self.slots:
+            if slot.proc is not None:
+                codes.append(slot.proc.returncode)
+                self._exited(slot.proc.pid)
         if fatal:
             return EXIT_USAGE
         return 0 if all(c == 0 for c in codes) else 1
