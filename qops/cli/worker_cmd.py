@@ -92,8 +92,8 @@ def worker(
         LogLevel | None,
         typer.Option(
             "--log-level",
-            help="Least severe log lines shown [default: warning; info with -v, error with "
-            "--quiet].",
+            help="Least severe log lines shown (default: warning; info with -v, error with "
+            "--quiet).",
             case_sensitive=False,
             show_default=False,
             rich_help_panel=OBSERVE,
@@ -142,7 +142,7 @@ def worker(
         typer.Option(
             "--threads",
             min=1,
-            help="Threads for sync handlers [default: concurrency].",
+            help="Threads for sync handlers (default: --concurrency).",
             rich_help_panel=ADVANCED,
         ),
     ] = None,
@@ -161,8 +161,8 @@ def worker(
         typer.Option(
             "--retry-delay",
             min=0,
-            help="Fixed seconds before a failed task runs again [default: Asynq's backoff, "
-            "n^4+15+rand(0..29)*(n+1)].",
+            help="Fixed seconds before a failed task runs again (default: Asynq's backoff, "
+            "n^4+15+rand(0..29)*(n+1)).",
             rich_help_panel=ADVANCED,
         ),
     ] = None,
