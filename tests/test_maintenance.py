@@ -331,12 +331,14 @@ async def test_recoverer_by_default_makes_task_pending_and_wakes_workers(
     broker: AsyncBroker, r: redis.Redis
 ) -> None:
     put(r, "active", "lost", T - 6)
+    r.lpush(keys.pending(Q), "waiting-1", "waiting-2")
     p = subscribe(r)
     job = Recoverer(broker, [Q], clock=clock(T))
     assert job.delay == 0
     report = await job.run_once()
     assert report.pending == 1
-    assert r.lrange(keys.pending(Q), 0, -1) == [b"lost"]
+    # Back at the head (the right end, where workers take from): it runs next.
+    assert r.lrange(keys.pending(Q), 0, -1) == [b"waiting-2", b"waiting-1", b"lost"]
     assert r.exists(keys.retry(Q), keys.active(Q), keys.lease(Q)) == 0
     h = r.hgetall(keys.task(Q, "lost"))
     assert (h[b"state"], h[b"pending_since"]) == (b"pending", str(T * 1_000_000_000).encode())

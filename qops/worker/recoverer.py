@@ -7,10 +7,10 @@ worker crashed or lost Redis, and the task would otherwise stay active forever.
 Crash-recovery timing with the defaults (lease 30 s renewed every 5 s, ``interval`` 5 s,
 ``skew`` 5 s, ``delay`` 0): the last renewal before a crash happened at most 5 s earlier, so
 the lease ends 25–30 s after the crash; the task is due ``skew`` later and the next pass, at
-most ``interval`` after that, makes it pending and wakes idle workers, which start it at once.
-A killed worker's tasks run again 30–40 s after the crash, 40 s in the worst case (Asynq sends
-them to retry after up to about 2 minutes, and they then wait out the retry backoff). Worst
-case in general: lease + skew + interval + delay.
+most ``interval`` after that, puts it back at the head of its queue and wakes idle workers,
+which start it at once. A killed worker's tasks run again 30–40 s after the crash, 40 s in the
+worst case (Asynq sends them to retry after up to about 2 minutes, and they then wait out the
+retry backoff). Worst case in general: lease + skew + interval + delay.
 
 ``skew`` is the clock difference tolerated between hosts: with leases renewed every 5 s a live
 lease is always at least 25 s ahead of its owner's clock, so another host's clock may run up to
@@ -81,8 +81,8 @@ class Recoverer(Periodic):
     Such a task counts as failed: its retry count grows, its error becomes "task lease
     expired", and the processed and failed counters move as for any failure, so a task that
     keeps killing its worker is archived once its retries are used up. By default it goes
-    straight back to pending (and idle workers are woken); with a ``delay`` it waits in
-    retry instead. Each task is handled by one atomic script that first checks the lease is
+    straight back to the head of pending (and idle workers are woken); with a ``delay`` it
+    waits in retry instead. Each task is handled by one atomic script that first checks the lease is
     still expired, so a lease renewed in the meantime is left alone. Lease entries without an
     active task behind them are removed. Each pass also returns the tasks of aggregation sets
     whose 2-minute deadline passed to their groups.

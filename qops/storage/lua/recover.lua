@@ -1,6 +1,7 @@
 -- Take one active task whose lease expired away from its lost worker: to retry, to archive
--- (retries used up) or straight to pending (no retry delay), counted as a failure. Lease and
--- active entries that point at no active task are removed instead.
+-- (retries used up) or straight back to the head of pending (no recovery delay, the default;
+-- it had reached the head once already), counted as a failure. Lease and active entries that
+-- point at no active task are removed instead.
 -- KEYS[1]  -> asynq:{q}:t:<id>
 -- KEYS[2]  -> asynq:{q}:active
 -- KEYS[3]  -> asynq:{q}:lease
@@ -43,7 +44,7 @@ if ARGV[3] == "retry" then
     redis.call("HSET", KEYS[1], "msg", ARGV[4], "state", "retry")
     result = 1
 elseif ARGV[3] == "pending" then
-    redis.call("LPUSH", KEYS[6], id)
+    redis.call("RPUSH", KEYS[6], id)
     redis.call("HSET", KEYS[1], "msg", ARGV[4], "state", "pending", "pending_since", ARGV[7])
     redis.call("PUBLISH", ARGV[12], 1)
     result = 3
