@@ -1,9 +1,10 @@
 """qops's side of the drain benchmark: drain throughput, enqueue-to-start latency, worker RSS.
 
 The worker is a real ``qops worker`` process (concurrency 10 unless told otherwise) serving
-``benchmarks/drain_qops_app.py``, whose no-op handler does nothing at all: completion is read
-from the queue's own ``processed`` counter, which the worker writes when it records each
-task's outcome. Run alone it starts a private redis-server and prints the figures:
+``benchmarks/drain_qops_app.py``, whose tasks are those of the peers: a no-op that does
+nothing at all, a marker and a stamp. It is measured exactly as they are
+(``benchmarks/peers/_common.py``), and the Inspector then confirms that every task ran. Run
+alone it starts a private redis-server and prints the figures:
 
     python benchmarks/drain_qops.py [--n 20000] [--samples 500] [--concurrency 10]
 """
@@ -11,7 +12,6 @@ task's outcome. Run alone it starts a private redis-server and prints the figure
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +21,13 @@ if __package__ in (None, ""):
 import redis
 
 from benchmarks.peers import _common
-from qops import Client, Task
+from qops import Client, Inspector, Task
 
 APP = "benchmarks.drain_qops_app:handlers"
 NOOP = "bench:noop"
+MARK = "bench:mark"
 STAMP = "bench:stamp"
-PROCESSED = "asynq:{default}:processed"
+QUEUE = "default"
 ENQUEUE_CHUNK = 10_000
 
 
@@ -35,47 +36,38 @@ def _argv(url: str, concurrency: int) -> list[str]:
             "--concurrency", str(concurrency), "--quiet"]  # fmt: skip
 
 
-def drain(redis_url: str, n: int, concurrency: int = 10, timeout: float = 300) -> dict[str, Any]:
-    """Enqueue ``n`` no-op tasks, then time one fresh worker process until all have run.
+def _fill(client: Client, n: int) -> None:
+    for start in range(0, n, ENQUEUE_CHUNK):
+        count = min(ENQUEUE_CHUNK, n - start)
+        client.enqueue_many(Task(NOOP) for _ in range(count))
 
-    Returns:
-        ``tasks_per_s``: n / seconds from the worker's start to the last task, as the peers
-        are measured (startup included); ``drain_tasks_per_s``: from the first task to the
-        last; ``startup_s``; ``peak_rss_mb`` of the worker process; ``seconds``.
-    """
-    r = redis.Redis.from_url(redis_url)
-    with Client(redis_url) as client:
-        for start in range(0, n, ENQUEUE_CHUNK):
-            count = min(ENQUEUE_CHUNK, n - start)
-            client.enqueue_many(Task(NOOP) for _ in range(count))
-    with _common.Worker(_argv(redis_url, concurrency), redis_url) as worker:
-        first: float | None = None
-        done_at_first = 0
-        polls = 0
-        while True:
-            done = int(r.get(PROCESSED) or 0)
-            now = time.monotonic()
-            if done and first is None:
-                first, done_at_first = now, done
-            if done >= n:
-                break
-            worker.check_alive()
-            if now - worker.started > timeout:
-                raise _common.BenchError(f"timed out: {done} of {n} ran in {timeout:.0f} s")
-            if polls % 5 == 0:
-                worker.sample_rss()
-            polls += 1
-            time.sleep(0.005)
-        worker.final_rss()
-    assert first is not None
-    elapsed = now - worker.started
-    return {
-        "tasks_per_s": n / elapsed,
-        "drain_tasks_per_s": (n - done_at_first) / max(now - first, 1e-9),
-        "startup_s": first - worker.started,
-        "peak_rss_mb": worker.peak_rss_mb,
-        "seconds": elapsed,
+
+def _unfinished(inspector: Inspector, total: int) -> str | None:
+    info = inspector.queue_info(QUEUE)
+    left = {
+        "pending": info.pending,
+        "active": info.active,
+        "scheduled": info.scheduled,
+        "retry": info.retry,
+        "archived": info.archived,
     }
+    return _common.shortfall(total, left, ran=info.processed_total, failed=info.failed_total)
+
+
+def drain(redis_url: str, n: int, concurrency: int = 10, timeout: float = 300) -> dict[str, Any]:
+    """Enqueue ``n`` no-op tasks between two markers; time one fresh worker process until the
+    last marker runs, then check the queue's counters. See `benchmarks.peers._common.drain`.
+    """
+    with Client(redis_url) as client, Inspector(redis_url) as inspector:
+        return _common.drain(
+            redis_url,
+            n,
+            _argv(redis_url, concurrency),
+            lambda k: _fill(client, k),
+            lambda key: client.enqueue(MARK, key.encode()),
+            lambda total: _unfinished(inspector, total),
+            timeout,
+        )
 
 
 def latency(redis_url: str, samples: int, timeout: float = 120) -> dict[str, Any]:
@@ -110,7 +102,7 @@ def main() -> None:
         print(
             f"drain n={args.n} concurrency={args.concurrency}: "
             f"{d['tasks_per_s']:,.0f} tasks/s from worker start "
-            f"({d['drain_tasks_per_s']:,.0f} tasks/s from first task to last, "
+            f"({d['drain_tasks_per_s']:,.0f} tasks/s from the first marker to the last, "
             f"startup {d['startup_s']:.2f} s), peak RSS {d['peak_rss_mb']:.1f} MB",
             flush=True,
         )

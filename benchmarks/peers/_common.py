@@ -1,9 +1,12 @@
 """What every peer's measurements share: its worker as a subprocess, the worker's memory,
-completion and latency read back from Redis, percentiles.
+drain timing from marker tasks, latency read back from Redis, percentiles.
 
-Each peer's no-op task INCRs `DONE_KEY`; its stamp task takes the time it was sent and RPUSHes
-``time.time() - sent`` to `LATENCY_KEY` as its first act. Both run on the same machine as
-the driver, so the two clocks are one.
+Every queue, qops included, drains the same no-op task, which touches nothing. Completion is
+seen through a marker task that SETs ``time.time()`` under the key it is given: one is
+enqueued before the no-ops and one after them, so in a FIFO queue the last marker runs once
+every no-op has started. The queue's own API then confirms that nothing is left. The stamp
+task takes the time it was sent and RPUSHes ``time.time() - sent`` to `LATENCY_KEY` as its
+first act. Worker and driver run on one machine, so their clocks are one.
 
 Only the standard library and redis-py are used here: the modules run under the peers' own
 virtualenv too (see ``benchmarks/peers_venv.py``).
@@ -28,7 +31,8 @@ from typing import Any
 import redis
 
 URL_ENV = "BENCH_REDIS_URL"
-DONE_KEY = "bench:done"
+FIRST_KEY = "bench:first"
+LAST_KEY = "bench:last"
 LATENCY_KEY = "bench:latency"
 REPO = Path(__file__).resolve().parents[2]
 # Untimed enqueues first, so connecting and loading scripts are not counted.
@@ -36,6 +40,11 @@ WARMUP = 20
 # Workers that take longer than this to run their first task are reported as failed.
 STARTUP_TIMEOUT = 60.0
 POLL = 0.02
+# After the last marker ran, the tasks still in flight have this long to finish.
+SETTLE_TIMEOUT = 15.0
+# Between the markers and the no-ops while filling, so that queues ordering by a
+# millisecond timestamp (arq) cannot put a marker among the no-ops.
+ORDER_GAP = 0.005
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -123,6 +132,8 @@ class Worker:
         path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
         env = {**os.environ, URL_ENV: url, "PYTHONPATH": path}
         self.started = time.monotonic()
+        # The markers record wall-clock time.
+        self.started_at = time.time()
         self.proc = subprocess.Popen(
             self.argv,
             cwd=REPO,
@@ -179,49 +190,101 @@ class Worker:
         self.stop()
 
 
+def shortfall(
+    total: int, left: dict[str, int], ran: int | None = None, failed: int = 0
+) -> str | None:
+    """What a queue's own counts say is unfinished, or None when all ``total`` tasks ran.
+
+    Args:
+        total: Tasks enqueued (the no-ops and both markers).
+        left: Counts of tasks not yet finished, by the queue's name for their state.
+        ran: Tasks the queue records as run, for queues that count them.
+        failed: Tasks the queue records as failed.
+    """
+    problems = [f"{count} {state}" for state, count in left.items() if count]
+    if ran is not None and ran != total:
+        problems.append(f"{ran} of {total} recorded as run")
+    if failed:
+        problems.append(f"{failed} failed")
+    return ", ".join(problems) or None
+
+
+def _settle(unfinished: Callable[[int], str | None], total: int, worker: Worker) -> None:
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    while (left := unfinished(total)) is not None:
+        worker.check_alive()
+        if time.monotonic() > deadline:
+            raise BenchError(f"the last marker ran, but after {SETTLE_TIMEOUT:.0f} s: {left}")
+        time.sleep(POLL)
+
+
 def drain(
     url: str,
     n: int,
     argv: Sequence[str],
-    enqueue_all: Callable[[int], object],
+    fill: Callable[[int], object],
+    mark: Callable[[str], object],
+    unfinished: Callable[[int], str | None],
     timeout: float,
 ) -> dict[str, Any]:
-    """Enqueue ``n`` no-op tasks, then time a fresh worker from its start until all have run.
+    """Enqueue a marker, ``n`` no-op tasks and a last marker; time a fresh worker from its
+    start until the last marker runs, then check with the queue's own API that all ran.
+
+    Args:
+        url: The Redis URL.
+        n: No-op tasks.
+        argv: The worker's command line.
+        fill: Enqueues that many no-op tasks.
+        mark: Enqueues one marker task that SETs ``time.time()`` under the key given.
+        unfinished: Given the number of tasks enqueued, None when the queue's own counts say
+            all of them ran, else what is left (see `shortfall`).
+        timeout: Seconds the worker has to run the last marker.
 
     Returns:
-        ``tasks_per_s`` (n / seconds from worker start to the last task), ``peak_rss_mb`` of
-        the worker's processes together, ``startup_s`` until the first task ran, ``seconds``.
+        ``tasks_per_s``: n / seconds from the worker's start until the last marker ran,
+        start-up included; ``drain_tasks_per_s``: n / seconds from the first marker to the
+        last; ``startup_s`` until the first marker ran; ``peak_rss_mb`` of the worker's
+        processes together; ``seconds`` from start to the last marker.
+
+    Raises:
+        BenchError: The worker died, did not start or finish in time, or the queue does not
+            confirm that every task ran.
     """
     r = redis.Redis.from_url(url)
-    enqueue_all(n)
+    mark(FIRST_KEY)
+    time.sleep(ORDER_GAP)
+    fill(n)
+    time.sleep(ORDER_GAP)
+    mark(LAST_KEY)
+    total = n + 2
     with Worker(argv, url) as worker:
-        first: float | None = None
         polls = 0
         while True:
-            done = int(r.get(DONE_KEY) or 0)
-            now = time.monotonic()
-            if done and first is None:
-                first = now
-            if done >= n:
+            first, last = r.mget([FIRST_KEY, LAST_KEY])
+            if last is not None:
                 break
             worker.check_alive()
-            if first is None and now - worker.started > STARTUP_TIMEOUT:
+            waited = time.monotonic() - worker.started
+            if first is None and waited > STARTUP_TIMEOUT:
                 raise BenchError(f"no task ran within {STARTUP_TIMEOUT:.0f} s of worker start")
-            if now - worker.started > timeout:
-                rate = done / (now - worker.started)
-                raise BenchError(f"timed out: {done} of {n} ran in {timeout:.0f} s ({rate:.0f}/s)")
+            if waited > timeout:
+                left = unfinished(total) or "nothing left, yet the marker never ran"
+                raise BenchError(f"the last marker did not run within {timeout:.0f} s: {left}")
             if polls % 5 == 0:
                 worker.sample_rss()
             polls += 1
             time.sleep(POLL)
-        elapsed = now - worker.started
+        _settle(unfinished, total, worker)
         worker.final_rss()
-    assert first is not None
+    if first is None:
+        raise BenchError("the last marker ran before the first")
+    started, ended = float(first) - worker.started_at, float(last) - worker.started_at
     return {
-        "tasks_per_s": n / elapsed,
+        "tasks_per_s": n / ended,
+        "drain_tasks_per_s": n / (ended - started),
         "peak_rss_mb": worker.peak_rss_mb,
-        "startup_s": first - worker.started,
-        "seconds": elapsed,
+        "startup_s": started,
+        "seconds": ended,
     }
 
 

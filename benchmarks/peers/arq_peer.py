@@ -44,6 +44,16 @@ async def _fill(pool: ArqRedis, n: int) -> None:
         await asyncio.gather(*(pool.enqueue_job("noop") for _ in range(count)))
 
 
+async def _unfinished(pool: ArqRedis, total: int) -> str | None:
+    # A job leaves arq's queue when it finishes; its result is kept (an hour by default).
+    queued = len(await pool.queued_jobs())
+    if queued:
+        return _common.shortfall(total, {"queued or running": queued})
+    results = await pool.all_job_results()
+    failed = sum(not result.success for result in results)
+    return _common.shortfall(total, {}, ran=len(results), failed=failed)
+
+
 async def _one_at_a_time(pool: ArqRedis, n: int) -> None:
     for _ in range(n):
         await pool.enqueue_job("noop")
@@ -64,7 +74,13 @@ def drain(url: str, n: int, concurrency: int = 10, timeout: float = 300) -> dict
         raise _common.Unsupported("arq's max_jobs is set in WorkerSettings (10)")
     with _pool(url) as (loop, pool):
         return _common.drain(
-            url, n, _argv(), lambda k: loop.run_until_complete(_fill(pool, k)), timeout
+            url,
+            n,
+            _argv(),
+            lambda k: loop.run_until_complete(_fill(pool, k)),
+            lambda key: loop.run_until_complete(pool.enqueue_job("mark", key)),
+            lambda total: loop.run_until_complete(_unfinished(pool, total)),
+            timeout,
         )
 
 

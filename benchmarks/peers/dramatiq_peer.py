@@ -36,9 +36,23 @@ def enqueue_bulk(url: str, n: int) -> float:
     return _common.timed(lambda: _bulk(app, n))
 
 
+def _unfinished(app: Any, total: int) -> str | None:
+    # The count `RedisBroker.join` waits on: messages not yet acknowledged, delayed included.
+    left = app.broker.do_qsize(app.noop.queue_name)
+    return _common.shortfall(total, {"not acknowledged": left})
+
+
 def drain(url: str, n: int, concurrency: int = 10, timeout: float = 300) -> dict[str, Any]:
     app = _common.load_app(APP, url)
-    return _common.drain(url, n, _argv(concurrency), lambda k: _bulk(app, k), timeout)
+    return _common.drain(
+        url,
+        n,
+        _argv(concurrency),
+        lambda k: _bulk(app, k),
+        app.mark.send,
+        lambda total: _unfinished(app, total),
+        timeout,
+    )
 
 
 def latency(url: str, samples: int, timeout: float = 120) -> dict[str, Any]:

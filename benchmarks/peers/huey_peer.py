@@ -35,9 +35,23 @@ def enqueue_bulk(url: str, n: int) -> float:
     return _common.timed(lambda: _bulk(app, n))
 
 
+def _unfinished(app: Any, total: int) -> str | None:
+    # Huey keeps no count of tasks run (a None result is not stored): pending must be empty.
+    left = {"pending": app.huey.pending_count(), "scheduled": app.huey.scheduled_count()}
+    return _common.shortfall(total, left)
+
+
 def drain(url: str, n: int, concurrency: int = 10, timeout: float = 300) -> dict[str, Any]:
     app = _common.load_app(APP, url)
-    return _common.drain(url, n, _argv(concurrency), lambda k: _bulk(app, k), timeout)
+    return _common.drain(
+        url,
+        n,
+        _argv(concurrency),
+        lambda k: _bulk(app, k),
+        app.mark,
+        lambda total: _unfinished(app, total),
+        timeout,
+    )
 
 
 def latency(url: str, samples: int, timeout: float = 120) -> dict[str, Any]:

@@ -47,9 +47,26 @@ def enqueue_bulk(url: str, n: int) -> float:
     return _common.timed(lambda: _bulk(queue, app, n))
 
 
+def _unfinished(queue: Queue, total: int) -> str | None:
+    return _common.shortfall(
+        total,
+        {"queued": queue.count, "started": queue.started_job_registry.count},
+        ran=queue.finished_job_registry.count,
+        failed=queue.failed_job_registry.count,
+    )
+
+
 def drain(url: str, n: int, concurrency: int = 10, timeout: float = 300) -> dict[str, Any]:
     queue, app = _queue(url)
-    return _common.drain(url, n, _argv(concurrency), lambda k: _bulk(queue, app, k), timeout)
+    return _common.drain(
+        url,
+        n,
+        _argv(concurrency),
+        lambda k: _bulk(queue, app, k),
+        lambda key: queue.enqueue(app.mark, key),
+        lambda total: _unfinished(queue, total),
+        timeout,
+    )
 
 
 def latency(url: str, samples: int, timeout: float = 120) -> dict[str, Any]:

@@ -40,6 +40,14 @@ async def _fill(app: Any, n: int) -> None:
         await asyncio.gather(*(app.queue.enqueue("noop") for _ in range(count)))
 
 
+async def _unfinished(app: Any, total: int) -> str | None:
+    # SAQ's count of completed jobs is the worker's, published every few seconds: the
+    # queue's own counts must be empty instead.
+    info = await app.queue.info()
+    left = {state: info[state] for state in ("queued", "active", "scheduled")}
+    return _common.shortfall(total, left)
+
+
 async def _one_at_a_time(app: Any, n: int) -> None:
     for _ in range(n):
         await app.queue.enqueue("noop")
@@ -60,7 +68,13 @@ def drain(url: str, n: int, concurrency: int = 10, timeout: float = 300) -> dict
         raise _common.Unsupported("SAQ's concurrency is set in its settings (10)")
     with _app(url) as (loop, app):
         return _common.drain(
-            url, n, _argv(), lambda k: loop.run_until_complete(_fill(app, k)), timeout
+            url,
+            n,
+            _argv(),
+            lambda k: loop.run_until_complete(_fill(app, k)),
+            lambda key: loop.run_until_complete(app.queue.enqueue("mark", redis_key=key)),
+            lambda total: loop.run_until_complete(_unfinished(app, total)),
+            timeout,
         )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from arq.connections import RedisSettings
 
-from benchmarks.peers._common import DONE_KEY, LATENCY_KEY, app_url
+from benchmarks.peers._common import LATENCY_KEY, app_url
 
 # arq's CLI logs every job at INFO; the other workers are measured without per-job log lines.
 LOG_CONFIG = {
@@ -19,7 +19,11 @@ LOG_CONFIG = {
 
 
 async def noop(ctx: dict[str, Any]) -> None:
-    await ctx["redis"].incr(DONE_KEY)
+    pass
+
+
+async def mark(ctx: dict[str, Any], redis_key: str) -> None:
+    await ctx["redis"].set(redis_key, repr(time.time()))
 
 
 async def stamp(ctx: dict[str, Any], sent: float) -> None:
@@ -28,6 +32,6 @@ async def stamp(ctx: dict[str, Any], sent: float) -> None:
 
 
 class WorkerSettings:
-    functions = [noop, stamp]  # noqa: RUF012 (arq reads plain class attributes)
+    functions = [noop, mark, stamp]  # noqa: RUF012 (arq reads plain class attributes)
     redis_settings = RedisSettings.from_dsn(app_url())
     max_jobs = 10

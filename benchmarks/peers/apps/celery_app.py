@@ -7,7 +7,7 @@ import time
 import redis
 from celery import Celery
 
-from benchmarks.peers._common import DONE_KEY, LATENCY_KEY, app_url
+from benchmarks.peers._common import LATENCY_KEY, app_url
 
 app = Celery("bench", broker=app_url())
 app.conf.update(broker_connection_retry_on_startup=True, task_ignore_result=True)
@@ -16,7 +16,12 @@ _redis = redis.Redis.from_url(app_url())
 
 @app.task(name="bench.noop")
 def noop() -> None:
-    _redis.incr(DONE_KEY)
+    pass
+
+
+@app.task(name="bench.mark")
+def mark(redis_key: str) -> None:
+    _redis.set(redis_key, repr(time.time()))
 
 
 @app.task(name="bench.stamp")

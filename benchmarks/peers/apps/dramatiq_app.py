@@ -8,7 +8,7 @@ import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
-from benchmarks.peers._common import DONE_KEY, LATENCY_KEY, app_url
+from benchmarks.peers._common import LATENCY_KEY, app_url
 
 broker = RedisBroker(url=app_url())
 dramatiq.set_broker(broker)
@@ -17,7 +17,12 @@ _redis = redis.Redis.from_url(app_url())
 
 @dramatiq.actor
 def noop() -> None:
-    _redis.incr(DONE_KEY)
+    pass
+
+
+@dramatiq.actor
+def mark(redis_key: str) -> None:
+    _redis.set(redis_key, repr(time.time()))
 
 
 @dramatiq.actor

@@ -7,7 +7,7 @@ import time
 import redis
 from huey import RedisHuey
 
-from benchmarks.peers._common import DONE_KEY, LATENCY_KEY, app_url
+from benchmarks.peers._common import LATENCY_KEY, app_url
 
 huey = RedisHuey("bench", url=app_url())
 _redis = redis.Redis.from_url(app_url())
@@ -15,7 +15,12 @@ _redis = redis.Redis.from_url(app_url())
 
 @huey.task()
 def noop() -> None:
-    _redis.incr(DONE_KEY)
+    pass
+
+
+@huey.task()
+def mark(redis_key: str) -> None:
+    _redis.set(redis_key, repr(time.time()))
 
 
 @huey.task()

@@ -6,13 +6,17 @@ import time
 
 import redis
 
-from benchmarks.peers._common import DONE_KEY, LATENCY_KEY, app_url
+from benchmarks.peers._common import LATENCY_KEY, app_url
 
 _redis = redis.Redis.from_url(app_url())
 
 
 def noop() -> None:
-    _redis.incr(DONE_KEY)
+    pass
+
+
+def mark(redis_key: str) -> None:
+    _redis.set(redis_key, repr(time.time()))
 
 
 def stamp(sent: float) -> None:

@@ -8,14 +8,18 @@ from typing import Any
 import redis.asyncio
 from saq import Queue
 
-from benchmarks.peers._common import DONE_KEY, LATENCY_KEY, app_url
+from benchmarks.peers._common import LATENCY_KEY, app_url
 
 queue = Queue.from_url(app_url(), name="bench")
 _redis = redis.asyncio.Redis.from_url(app_url())
 
 
 async def noop(ctx: dict[str, Any]) -> None:
-    await _redis.incr(DONE_KEY)
+    pass
+
+
+async def mark(ctx: dict[str, Any], *, redis_key: str) -> None:
+    await _redis.set(redis_key, repr(time.time()))
 
 
 async def stamp(ctx: dict[str, Any], *, sent: float) -> None:
@@ -23,4 +27,4 @@ async def stamp(ctx: dict[str, Any], *, sent: float) -> None:
     await _redis.rpush(LATENCY_KEY, started - sent)
 
 
-settings = {"queue": queue, "functions": [noop, stamp], "concurrency": 10}
+settings = {"queue": queue, "functions": [noop, mark, stamp], "concurrency": 10}
