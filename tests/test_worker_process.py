@@ -106,6 +106,8 @@ def test_sigterm_requeues_unfinished_tasks_at_the_head(
     assert set(pending[-4:]) == running
     for task_id in ids:
         assert r.hget(keys.task("default", task_id), "state") == b"pending"
+        # Requeued tasks count toward the queue's latency again.
+        assert r.hget(keys.task("default", task_id), "pending_since") is not None
         m = wire.decode_task(r.hget(keys.task("default", task_id), "msg"), task_id)
         assert m.retried == 0 and m.error_msg == ""
     assert r.llen(keys.active("default")) == 0 and r.zcard(keys.lease("default")) == 0

@@ -185,7 +185,7 @@ class Ledger:
                     "requeue",
                     [keys.active(q), keys.lease(q), keys.pending(q)]
                     + [keys.task(q, j.id) for j in jobs],
-                    [keys.wake_channel(q), *(j.id for j in jobs)],
+                    [keys.wake_channel(q), time.time_ns(), *(j.id for j in jobs)],
                 )
             )
             batch.plan.append(("requeue", jobs))
