@@ -1,10 +1,11 @@
-"""Small test utilities shared by test modules."""
+"""Polling with a timeout, for tests that wait on something another process or task does."""
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 
@@ -21,14 +22,20 @@ def wait_for(pred: Callable[[], Any], timeout: float = 5.0, interval: float = 0.
 
 
 async def async_wait_for(
-    pred: Callable[[], Awaitable[Any]],
-    timeout: float = 5.0,  # noqa: ASYNC109 - the same signature as wait_for
-    interval: float = 0.01,
+    pred: Callable[[], Any],
+    timeout: float = 10.0,  # noqa: ASYNC109 - the same signature as wait_for
+    interval: float = 0.005,
 ) -> Any:
-    """`wait_for` for asyncio tests: ``pred`` is awaited and the loop keeps running."""
+    """`wait_for` for asyncio tests: the loop keeps running between polls.
+
+    ``pred`` may be a plain function or return an awaitable (an ``async def``), which is
+    awaited.
+    """
     deadline = time.monotonic() + timeout
     while True:
-        result = await pred()
+        result = pred()
+        if inspect.isawaitable(result):
+            result = await result
         if result:
             return result
         if time.monotonic() > deadline:

@@ -17,7 +17,8 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 import qops
 import qops.otel
-from tests.worker_helpers import serving, until
+from tests.helpers import async_wait_for
+from tests.worker_helpers import serving
 
 
 @pytest.fixture
@@ -285,7 +286,7 @@ async def test_trace_continues_from_enqueue_into_a_worker_handler_and_its_retry(
         handlers, redis_url=redis_url, retry_delay=lambda n, e, t: 0, forward_interval=0.05
     )
     async with serving(worker):
-        await until(lambda: len(seen) == 2)
+        await async_wait_for(lambda: len(seen) == 2)
 
     runs = sorted(
         (s for s in exporter.get_finished_spans() if s.name == "qops.process charge"),
@@ -320,7 +321,7 @@ async def test_sync_handler_runs_inside_the_task_span(
 
     qops.Client(redis_url).enqueue("resize", {"w": 64})
     async with serving(qops.Worker(handlers, redis_url=redis_url)):
-        await until(lambda: len(exporter.get_finished_spans()) == 2)
+        await async_wait_for(lambda: len(exporter.get_finished_spans()) == 2)
 
     finished = exporter.get_finished_spans()
     span = only(finished, "qops.process resize")

@@ -11,7 +11,8 @@ import redis
 
 import qops
 from qops.storage import keys, wire
-from tests.worker_helpers import serving, until
+from tests.helpers import async_wait_for
+from tests.worker_helpers import serving
 
 
 async def test_heartbeat_publishes_server_and_worker_info(redis_url: str, r: redis.Redis) -> None:
@@ -27,7 +28,7 @@ async def test_heartbeat_publishes_server_and_worker_info(redis_url: str, r: red
         h, redis_url=redis_url, queues={"high": 6, "low": 2}, concurrency=7, heartbeat_interval=0.2
     )
     async with serving(w):
-        await until(lambda: _worker_count(r) == 1)
+        await async_wait_for(lambda: _worker_count(r) == 1)
         servers = r.zrange(keys.ALL_SERVERS, 0, -1, withscores=True)
         assert len(servers) == 1
         server_key, score = servers[0]
@@ -78,12 +79,12 @@ async def test_lease_is_extended_while_the_task_runs(redis_url: str, r: redis.Re
     info = qops.Client(redis_url).enqueue("wait", b"")
     w = qops.Worker(h, redis_url=redis_url, lease_duration=3)
     async with serving(w):
-        await until(lambda: r.zscore(keys.lease("default"), info.id) is not None)
+        await async_wait_for(lambda: r.zscore(keys.lease("default"), info.id) is not None)
         first = r.zscore(keys.lease("default"), info.id)
         assert first is not None and first <= time.time() + 3
-        await until(lambda: (r.zscore(keys.lease("default"), info.id) or 0) > first + 1)
+        await async_wait_for(lambda: (r.zscore(keys.lease("default"), info.id) or 0) > first + 1)
         release.set()
-        await until(lambda: not r.exists(keys.task("default", info.id)))
+        await async_wait_for(lambda: not r.exists(keys.task("default", info.id)))
     assert r.zcard(keys.lease("default")) == 0
 
 
@@ -104,11 +105,11 @@ async def test_task_whose_lease_lapses_is_stopped_and_not_written(
     info = qops.Client(redis_url).enqueue("long", b"")
     w = qops.Worker(h, redis_url=redis_url, lease_duration=1)
     async with serving(w):
-        await until(lambda: r.hget(keys.task("default", info.id), "state") == b"active")
+        await async_wait_for(lambda: r.hget(keys.task("default", info.id), "state") == b"active")
         # Redis stops answering for longer than the lease: nothing can be renewed.
         r.client_pause(2500)
         await asyncio.wait_for(cancelled.wait(), 10)
-        await until(lambda: r.ping())
+        await async_wait_for(lambda: r.ping())
     # Left for the recoverer, exactly as it was: still active, no outcome, no counters.
     assert r.hget(keys.task("default", info.id), "state") == b"active"
     assert r.lrange(keys.active("default"), 0, -1) == [info.id.encode()]

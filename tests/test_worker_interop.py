@@ -10,8 +10,9 @@ import redis
 import qops
 from qops.storage import keys, wire
 from tests.conftest import FIXTURES
+from tests.helpers import async_wait_for
 from tests.redis_server import load_fixture
-from tests.worker_helpers import serving, until
+from tests.worker_helpers import serving
 
 FIXTURE_DAY = "2026-11-28"  # the day the fixture's daily counters were written
 
@@ -41,7 +42,7 @@ async def test_asynq_fixture_is_processed_like_asynq(redis_url: str, r: redis.Re
 
     w = qops.Worker(h, redis_url=redis_url, queues={"critical": 6, "default": 3, "paused": 1})
     async with serving(w):
-        await until(
+        await async_wait_for(
             lambda: (
                 r.llen(keys.pending("default")) == 0
                 and r.llen(keys.pending("critical")) == 0

@@ -21,9 +21,9 @@ from prometheus_client.parser import text_string_to_metric_families
 import qops
 from qops.storage import keys
 from qops.worker.observer import WorkerObserver
-from tests.helpers import wait_for
+from tests.helpers import async_wait_for, wait_for
 from tests.redis_server import RedisServer, free_port
-from tests.worker_helpers import serving, until
+from tests.worker_helpers import serving
 
 QOPS = str(Path(sys.executable).parent / "qops")
 ROOT = Path(__file__).resolve().parent.parent
@@ -292,9 +292,9 @@ async def test_lost_redis_shows_as_failed_extensions_and_a_lapsed_lease() -> Non
         observer = Recording()
         w = qops.Worker(h, redis_url=server.url, lease_duration=2, observer=observer)
         async with serving(w):
-            await until(lambda: observer.named("started"))
+            await async_wait_for(lambda: observer.named("started"))
             server.stop()
-            await until(lambda: observer.named("lapsed"), timeout=10)
+            await async_wait_for(lambda: observer.named("lapsed"), timeout=10)
             server.start()
         assert observer.calls[0] == ("serving", ["default"], ["long"])
         assert observer.named("started") == [("started", "default", "long")]
@@ -321,7 +321,9 @@ async def test_a_failing_observer_loses_no_task(
 
     ids = [qops.Client(redis_url).enqueue("t", {"i": i}).id for i in range(5)]
     async with serving(qops.Worker(h, redis_url=redis_url, observer=Broken())):
-        await until(lambda: len(ran) == 5 and not r.exists(*(keys.task("default", i) for i in ids)))
+        await async_wait_for(
+            lambda: len(ran) == 5 and not r.exists(*(keys.task("default", i) for i in ids))
+        )
     assert sorted(ran) == sorted(ids)
     lines = [rec.getMessage() for rec in caplog.records if "observer hook" in rec.getMessage()]
     assert lines == ["observer hook task_started failed: RuntimeError: observer bug"]

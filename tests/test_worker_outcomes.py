@@ -11,7 +11,8 @@ import redis
 
 import qops
 from qops.storage import keys, wire
-from tests.worker_helpers import serving, state, until
+from tests.helpers import async_wait_for
+from tests.worker_helpers import serving, state
 
 Q = "default"
 
@@ -55,7 +56,7 @@ async def test_success_deletes_the_task_and_counts_it(redis_url: str, r: redis.R
 
     info = qops.Client(redis_url).enqueue("add", {"a": 1}, max_retry=3)
     async with serving(worker(redis_url, h)):
-        await until(lambda: counters(r)[0] == 1 and drained(r))
+        await async_wait_for(lambda: counters(r)[0] == 1 and drained(r))
     assert seen == [("add", {"a": 1}, Q, 0, 3)]
     assert not r.exists(keys.task(Q, info.id))
     assert r.zcard(keys.lease(Q)) == 0
@@ -70,7 +71,7 @@ async def test_retention_keeps_the_task_completed(redis_url: str, r: redis.Redis
     info = qops.Client(redis_url).enqueue("keep", b"x", retention=3600)
     before = int(time.time())
     async with serving(worker(redis_url, h)):
-        await until(lambda: state(r, Q, info.id) == "completed")
+        await async_wait_for(lambda: state(r, Q, info.id) == "completed")
     score = r.zscore(keys.completed(Q), info.id)
     assert score is not None and before + 3600 <= score <= time.time() + 3600
     m = msg(r, info.id)
@@ -89,7 +90,7 @@ async def test_failure_schedules_a_retry_with_asynq_backoff(redis_url: str, r: r
     info = qops.Client(redis_url).enqueue("flaky", b"", max_retry=5)
     before = time.time()
     async with serving(worker(redis_url, h)):
-        await until(lambda: state(r, Q, info.id) == "retry")
+        await async_wait_for(lambda: state(r, Q, info.id) == "retry")
     after = time.time()
     score = r.zscore(keys.retry(Q), info.id)
     # retried was 0: 0**4 + 15 + rand(0..29) * 1 -> 15..44 s
@@ -116,7 +117,7 @@ async def test_custom_retry_delay_gets_retried_error_and_task(
     qops.Client(redis_url).enqueue(qops.Task("flaky", task_id="t1"))
     r.hset(keys.task(Q, "t1"), "msg", _with_retried(r, "t1", 4))
     async with serving(worker(redis_url, h, retry_delay=delay)):
-        await until(lambda: state(r, Q, "t1") == "retry")
+        await async_wait_for(lambda: state(r, Q, "t1") == "retry")
     assert calls == [(4, "ZeroDivisionError", "flaky")]
     assert r.zscore(keys.retry(Q), "t1") == pytest.approx(time.time() + 1000, abs=2)
     assert msg(r, "t1").retried == 5
@@ -140,7 +141,7 @@ async def test_skip_retry_archives_at_once(redis_url: str, r: redis.Redis) -> No
 
     info = qops.Client(redis_url).enqueue("bad", b"", max_retry=25)
     async with serving(worker(redis_url, h)):
-        await until(lambda: state(r, Q, info.id) == "archived")
+        await async_wait_for(lambda: state(r, Q, info.id) == "archived")
     assert r.zscore(keys.archived(Q), info.id) == pytest.approx(time.time(), abs=2)
     m = msg(r, info.id)
     assert m.retried == 0
@@ -154,7 +155,7 @@ async def test_archive_after_max_retries(redis_url: str, r: redis.Redis) -> None
     qops.Client(redis_url).enqueue(qops.Task("flaky", task_id="t2", max_retry=2))
     r.hset(keys.task(Q, "t2"), "msg", _with_retried(r, "t2", 2))
     async with serving(worker(redis_url, h)):
-        await until(lambda: state(r, Q, "t2") == "archived")
+        await async_wait_for(lambda: state(r, Q, "t2") == "archived")
     m = msg(r, "t2")
     assert (m.retried, m.error_msg) == (2, "ZeroDivisionError: division by zero")
     assert r.zcard(keys.retry(Q)) == 0
@@ -175,7 +176,7 @@ async def test_archive_keeps_the_newest_9999(redis_url: str, r: redis.Redis) -> 
     h.register("bad", lambda task: (_ for _ in ()).throw(qops.SkipRetry()))
     qops.Client(redis_url).enqueue(qops.Task("bad", task_id="new"))
     async with serving(worker(redis_url, h)):
-        await until(lambda: state(r, Q, "new") == "archived")
+        await async_wait_for(lambda: state(r, Q, "new") == "archived")
     assert r.zcard(keys.archived(Q)) == 9_999
     assert r.zscore(keys.archived(Q), "ancient") is None
     assert not r.exists(keys.task(Q, "ancient"))
@@ -190,7 +191,7 @@ async def test_no_handler_fails_with_a_clear_error(redis_url: str, r: redis.Redi
     h.register("known", lambda task: None)
     info = qops.Client(redis_url).enqueue("unknown:type", b"")
     async with serving(worker(redis_url, h)):
-        await until(lambda: state(r, Q, info.id) == "retry")
+        await async_wait_for(lambda: state(r, Q, info.id) == "retry")
     m = msg(r, info.id)
     assert m.error_msg == "no handler for task type 'unknown:type'"
     assert m.retried == 1
@@ -212,7 +213,7 @@ async def test_unique_lock_released_on_success_only(redis_url: str, r: redis.Red
     r.set(other_key, "someone-else")
     assert r.get(ok_key) == ok.id.encode()
     async with serving(worker(redis_url, h)):
-        await until(lambda: state(r, Q, ko.id) == "retry" and drained(r))
+        await async_wait_for(lambda: state(r, Q, ko.id) == "retry" and drained(r))
     assert not r.exists(ok_key)
     assert r.get(ko_key) == ko.id.encode()
     assert r.get(other_key) == b"someone-else"
@@ -230,7 +231,7 @@ async def test_patterns_match_exact_first_then_longest_prefix(
     for t in ("email:welcome", "email:wow", "email:bye", "export"):
         c.enqueue(t, b"")
     async with serving(worker(redis_url, h, concurrency=1)):
-        await until(lambda: len(ran) == 4 and drained(r))
+        await async_wait_for(lambda: len(ran) == 4 and drained(r))
     assert sorted(ran) == [
         ("email:bye", "email:"),
         ("email:welcome", "email:welcome"),
@@ -269,9 +270,9 @@ async def test_middleware_wraps_sync_and_async_in_order(redis_url: str, r: redis
     c = qops.Client(redis_url)
     c.enqueue("sync", b"")
     async with serving(worker(redis_url, h, concurrency=1)):
-        await until(lambda: len(trail) == 4)
+        await async_wait_for(lambda: len(trail) == 4)
         c.enqueue("async", b"")
-        await until(lambda: len(trail) == 8)
+        await async_wait_for(lambda: len(trail) == 8)
     assert trail == [
         *("outer>sync", "inner>", "sync", "outer<s"),
         *("outer>async", "inner>", "async", "outer<a"),
@@ -289,7 +290,7 @@ async def test_middleware_error_fails_the_task(redis_url: str, r: redis.Redis) -
     h.register("x", lambda task: ran.append("x"))
     info = qops.Client(redis_url).enqueue("x", b"")
     async with serving(worker(redis_url, h)):
-        await until(lambda: state(r, Q, info.id) == "retry")
+        await async_wait_for(lambda: state(r, Q, info.id) == "retry")
     assert ran == []
     assert msg(r, info.id).error_msg == "PermissionError: denied"
 
@@ -312,7 +313,7 @@ async def test_write_result(redis_url: str, r: redis.Redis, retention: int) -> N
     s = c.enqueue("sync", b"", retention=retention)
     a = c.enqueue("async", b"", retention=retention)
     async with serving(worker(redis_url, h)):
-        await until(lambda: state(r, Q, a.id) == "retry" and drained(r))
+        await async_wait_for(lambda: state(r, Q, a.id) == "retry" and drained(r))
     # The result survives only where the task is kept (Asynq's rule).
     if retention:
         assert r.hget(keys.task(Q, s.id), "result") == b'{"answer":42}'
@@ -345,6 +346,6 @@ async def test_concurrency_limits_running_tasks(redis_url: str, r: redis.Redis) 
 
     qops.Client(redis_url).enqueue_many(qops.Task("slow") for _ in range(40))
     async with serving(worker(redis_url, h, concurrency=4)):
-        await until(lambda: done == 40 and drained(r))
+        await async_wait_for(lambda: done == 40 and drained(r))
     assert peak == 4
     assert counters(r)[0] == 40

@@ -12,7 +12,8 @@ import qops
 from qops.errors import InvalidInputError
 from qops.storage import keys, wire
 from qops.worker.queues import QueueOrder, parse_queues
-from tests.worker_helpers import serving, state, until
+from tests.helpers import async_wait_for
+from tests.worker_helpers import serving, state
 
 
 def test_parse_queues() -> None:
@@ -69,11 +70,11 @@ async def test_paused_queue_is_skipped(redis_url: str, r: redis.Redis) -> None:
     w = qops.Worker(h, redis_url=redis_url, queues={"held": 9, "default": 1}, strict_priority=True)
     async with serving(w):
         c.enqueue("t", b"", queue="default")
-        await until(lambda: ran == ["default"])
+        await async_wait_for(lambda: ran == ["default"])
         assert state(r, "held", held.id) == "pending"
         r.delete(keys.paused("held"))
         r.publish(keys.wake_channel("held"), 1)
-        await until(lambda: ran == ["default", "held"])
+        await async_wait_for(lambda: ran == ["default", "held"])
 
 
 async def test_strict_priority_empties_higher_queues_first(redis_url: str, r: redis.Redis) -> None:
@@ -90,7 +91,7 @@ async def test_strict_priority_empties_higher_queues_first(redis_url: str, r: re
         concurrency=1,
     )
     async with serving(w):
-        await until(lambda: len(ran) == 60)
+        await async_wait_for(lambda: len(ran) == 60)
     assert ran == ["high"] * 20 + ["mid"] * 20 + ["low"] * 20
 
 
@@ -131,12 +132,12 @@ async def test_wake_message_starts_an_idle_worker_without_polling(
     # A poll interval far longer than the wait below: only the wake-up can explain the start.
     w = qops.Worker(h, redis_url=redis_url, poll_interval=60)
     async with serving(w):
-        await until(lambda: r.pubsub_numsub(keys.wake_channel("default"))[0][1] == 1)
-        await until(lambda: w.processor is not None and not w.processor.running)
+        await async_wait_for(lambda: r.pubsub_numsub(keys.wake_channel("default"))[0][1] == 1)
+        await async_wait_for(lambda: w.processor is not None and not w.processor.running)
         for i in range(1, 4):
             sent = time.monotonic()
             qops.Client(redis_url).enqueue("t", b"")
-            await until(lambda i=i: len(ran) == i, timeout=2)
+            await async_wait_for(lambda i=i: len(ran) == i, timeout=2)
             assert ran[-1] - sent < 1.0
 
 
@@ -149,9 +150,9 @@ async def test_fallback_poll_finds_tasks_written_without_a_wake_up(
     h.register("t", lambda task: ran.append(task.id or ""))
     w = qops.Worker(h, redis_url=redis_url, poll_interval=0.05)
     async with serving(w):
-        await until(lambda: r.pubsub_numsub(keys.wake_channel("default"))[0][1] == 1)
+        await async_wait_for(lambda: r.pubsub_numsub(keys.wake_channel("default"))[0][1] == 1)
         m = wire.TaskMessage(type="t", id="go-1", queue="default", retry=25, timeout=1800)
         r.hset(keys.task("default", "go-1"), mapping={"msg": wire.encode(m), "state": "pending"})
         r.lpush(keys.pending("default"), "go-1")
-        await until(lambda: ran == ["go-1"], timeout=5)
+        await async_wait_for(lambda: ran == ["go-1"], timeout=5)
     assert not r.exists(keys.task("default", "go-1"))

@@ -10,7 +10,8 @@ import redis
 
 import qops
 from qops.storage import keys, wire
-from tests.worker_helpers import serving, state, until
+from tests.helpers import async_wait_for
+from tests.worker_helpers import serving, state
 
 Q = "default"
 
@@ -35,7 +36,7 @@ async def test_async_handler_is_cancelled_at_its_timeout(redis_url: str, r: redi
     info = qops.Client(redis_url).enqueue("slow", b"", timeout=1)
     started = time.monotonic()
     async with serving(qops.Worker(h, redis_url=redis_url)):
-        await until(lambda: state(r, Q, info.id) == "retry")
+        await async_wait_for(lambda: state(r, Q, info.id) == "retry")
     assert 0.9 <= time.monotonic() - started < 5
     assert seen == ["cancelled"]
     assert error_of(r, info.id) == "context deadline exceeded"
@@ -57,11 +58,11 @@ async def test_sync_handler_fails_at_its_timeout_and_its_late_result_is_ignored(
 
     info = qops.Client(redis_url).enqueue("stuck", b"", timeout=1, retention=600)
     async with serving(qops.Worker(h, redis_url=redis_url)):
-        await until(lambda: state(r, Q, info.id) == "retry")
+        await async_wait_for(lambda: state(r, Q, info.id) == "retry")
         # The thread still runs: the task failed at the deadline without waiting for it.
         assert flags == [False]
         release.set()
-        await until(lambda: len(flags) == 2)
+        await async_wait_for(lambda: len(flags) == 2)
     assert flags == [False, True]
     assert state(r, Q, info.id) == "retry"
     assert r.zcard(keys.completed(Q)) == 0
@@ -77,7 +78,7 @@ async def test_deadline_cuts_a_longer_timeout(redis_url: str, r: redis.Redis) ->
 
     info = qops.Client(redis_url).enqueue("slow", b"", timeout=60, deadline=time.time() + 2)
     async with serving(qops.Worker(h, redis_url=redis_url)):
-        await until(lambda: state(r, Q, info.id) == "retry")
+        await async_wait_for(lambda: state(r, Q, info.id) == "retry")
     assert error_of(r, info.id) == "context deadline exceeded"
 
 
@@ -90,7 +91,7 @@ async def test_passed_deadline_fails_without_running(redis_url: str, r: redis.Re
     m.deadline = int(time.time()) - 5
     r.hset(keys.task(Q, info.id), "msg", wire.encode(m))
     async with serving(qops.Worker(h, redis_url=redis_url)):
-        await until(lambda: state(r, Q, info.id) == "retry")
+        await async_wait_for(lambda: state(r, Q, info.id) == "retry")
     assert ran == []
     assert error_of(r, info.id) == "context deadline exceeded"
 
@@ -113,7 +114,7 @@ async def test_cancel_request_cancels_an_async_handler(redis_url: str, r: redis.
     async with serving(qops.Worker(h, redis_url=redis_url)):
         await asyncio.wait_for(started.wait(), 10)
         assert r.publish(keys.CANCEL_CHANNEL, info.id) == 1
-        await until(lambda: state(r, Q, info.id) == "retry")
+        await async_wait_for(lambda: state(r, Q, info.id) == "retry")
     assert seen == ["cancelled"]
     assert error_of(r, info.id) == "context canceled"
     assert (r.get(f"asynq:{{{Q}}}:processed"), r.get(f"asynq:{{{Q}}}:failed")) == (b"1", b"1")
@@ -135,10 +136,10 @@ async def test_cancel_request_flags_a_sync_handler(redis_url: str, r: redis.Redi
 
     info = qops.Client(redis_url).enqueue("long", b"")
     async with serving(qops.Worker(h, redis_url=redis_url)):
-        await until(started.is_set)
+        await async_wait_for(started.is_set)
         r.publish(keys.CANCEL_CHANNEL, info.id)
-        await until(lambda: state(r, Q, info.id) == "retry")
-        await until(saw_cancel.is_set)
+        await async_wait_for(lambda: state(r, Q, info.id) == "retry")
+        await async_wait_for(saw_cancel.is_set)
     assert error_of(r, info.id) == "context canceled"
 
 
@@ -152,8 +153,8 @@ async def test_cancel_of_an_unknown_task_changes_nothing(redis_url: str, r: redi
 
     info = qops.Client(redis_url).enqueue("wait", b"")
     async with serving(qops.Worker(h, redis_url=redis_url)):
-        await until(lambda: state(r, Q, info.id) == "active")
+        await async_wait_for(lambda: state(r, Q, info.id) == "active")
         r.publish(keys.CANCEL_CHANNEL, "not-running-here")
         release.set()
-        await until(lambda: not r.exists(keys.task(Q, info.id)))
+        await async_wait_for(lambda: not r.exists(keys.task(Q, info.id)))
     assert r.get(f"asynq:{{{Q}}}:failed") is None

@@ -4,30 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import qops
-
-
-async def until(pred: Callable[[], Any], timeout: float = 10.0) -> Any:  # noqa: ASYNC109
-    """Poll a sync ``pred`` while the loop keeps running; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = pred()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(0.005)
+from tests.helpers import async_wait_for
 
 
 @contextlib.asynccontextmanager
 async def serving(worker: qops.Worker) -> AsyncIterator[qops.Worker]:
     """Serve ``worker`` in this loop for the block; stop it gracefully afterwards."""
     task = asyncio.create_task(worker.serve())
-    await until(lambda: worker.processor is not None or task.done())
+    await async_wait_for(lambda: worker.processor is not None or task.done())
     if task.done():
         task.result()
     try:
