@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,10 +18,8 @@ import qops
 from qops.storage import keys
 from tests.helpers import wait_for
 from tests.redis_server import RedisServer
+from tests.worker_helpers import APP, run_worker, start_worker
 
-QOPS = str(Path(sys.executable).parent / "qops")
-ROOT = Path(__file__).resolve().parent.parent
-APP = "tests.worker_app:handlers"
 PASSWORD = "pw-s3cr3t-in-url"
 MARKER = "payload-marker-7f3a"
 
@@ -45,13 +41,7 @@ class Worker:
     def __init__(self, url: str, tmp: Path, *args: str) -> None:
         self.path = tmp / "worker.err"
         self._err = self.path.open("w")
-        self.proc = subprocess.Popen(
-            [QOPS, "worker", "--app", APP, *args],
-            cwd=ROOT,
-            env={**os.environ, "QOPS_REDIS_URL": url},
-            stdout=subprocess.DEVNULL,
-            stderr=self._err,
-        )
+        self.proc = start_worker(url, *args, stdout=subprocess.DEVNULL, stderr=self._err)
 
     def text(self) -> str:
         return self.path.read_text()
@@ -222,13 +212,6 @@ def test_outage_lines_mask_the_password(
 
 
 def test_bad_log_format_exits_2(redis_url: str) -> None:
-    result = subprocess.run(
-        [QOPS, "worker", "--app", APP, "--log-format", "xml"],
-        cwd=ROOT,
-        env={**os.environ, "QOPS_REDIS_URL": redis_url},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_worker(redis_url, "--app", APP, "--log-format", "xml")
     assert result.returncode == 2
     assert "--log-format" in result.stderr and "xml" in result.stderr

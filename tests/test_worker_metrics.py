@@ -10,8 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -23,11 +22,8 @@ from qops.storage import keys
 from qops.worker.observer import WorkerObserver
 from tests.helpers import async_wait_for, wait_for
 from tests.redis_server import RedisServer, free_port
-from tests.worker_helpers import serving
+from tests.worker_helpers import serving, start_worker
 
-QOPS = str(Path(sys.executable).parent / "qops")
-ROOT = Path(__file__).resolve().parent.parent
-APP = "tests.worker_app:handlers"
 KIND = "metrics:"  # the handler pattern: the type label of every metrics:<x> task
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -65,27 +61,6 @@ def task_counts(samples: Samples, queue: str, kind: str) -> dict[str, float]:
             for n in names}  # fmt: skip
 
 
-@pytest.fixture
-def procs() -> Iterator[list[subprocess.Popen[str]]]:
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for p in started:
-        if p.poll() is None:
-            p.kill()
-        p.communicate(timeout=30)
-
-
-def start(redis_url: str, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [QOPS, "worker", "--app", APP, *args],
-        cwd=ROOT,
-        env={**os.environ, "QOPS_REDIS_URL": redis_url},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def orphan(r: redis.Redis, queue: str, task_id: str) -> None:
     """Make a pending task look like one a dead worker was running (lease long past)."""
     r.lrem(keys.pending(queue), 0, task_id)
@@ -112,7 +87,7 @@ def test_single_process_endpoint_counts_exactly(
         "--queues", "m,slow", "--metrics-port", str(port), "--retry-delay", "3600",
         "--forward-interval", "0.2", "--lease-duration", "3", "--shutdown-timeout", "0",
     ]  # fmt: skip
-    procs.append(start(redis_url, *args))
+    procs.append(start_worker(redis_url, *args))
     endpoint = Endpoint(port)
     wait_for(endpoint.up, timeout=20)
     samples = wait_for(
@@ -165,7 +140,7 @@ def test_multiprocess_endpoint_sums_every_process(
         "--queues", "m,slow", "--processes", "2", "--concurrency", "2",
         "--metrics-port", str(port), "--shutdown-timeout", "0",
     ]  # fmt: skip
-    procs.append(sup := start(redis_url, *args))
+    procs.append(sup := start_worker(redis_url, *args))
     endpoint = Endpoint(port)
     wait_for(endpoint.up, timeout=20)
     wait_for(lambda: r.zcard(keys.ALL_SERVERS) == 2, timeout=30)
@@ -233,7 +208,7 @@ def test_metrics_port_in_use_exits_1_with_one_line(
         taken.listen()
         port = str(taken.getsockname()[1])
         for extra in ([], ["--processes", "2"]):
-            procs.append(p := start(redis_url, "--metrics-port", port, *extra))
+            procs.append(p := start_worker(redis_url, "--metrics-port", port, *extra))
             _, err = p.communicate(timeout=30)
             assert p.returncode == 1, err
             lines = err.strip().splitlines()

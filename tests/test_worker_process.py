@@ -5,11 +5,8 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import redis
@@ -17,41 +14,10 @@ import redis
 import qops
 from qops.storage import keys, wire
 from tests.helpers import wait_for
+from tests.worker_helpers import APP, run_worker, start_worker
 
-QOPS = str(Path(sys.executable).parent / "qops")
-ROOT = Path(__file__).resolve().parent.parent
-APP = "tests.worker_app:handlers"
 # Recovery within seconds: 2 s leases, no skew allowance, frequent passes.
 FAST_RECOVERY = ["--lease-duration", "2", "--recover-interval", "0.2", "--recover-skew", "0"]
-
-
-def start(redis_url: str, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "QOPS_REDIS_URL": redis_url}
-    return subprocess.Popen(
-        [QOPS, "worker", "--app", APP, *args],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-@pytest.fixture
-def procs() -> Iterator[list[subprocess.Popen[str]]]:
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for p in started:
-        if p.poll() is None:
-            p.kill()
-        p.communicate(timeout=30)
-
-
-def run_cli(redis_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "QOPS_REDIS_URL": redis_url}
-    return subprocess.run(
-        [QOPS, "worker", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
-    )
 
 
 @pytest.mark.parametrize(
@@ -65,14 +31,14 @@ def run_cli(redis_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     ],
 )
 def test_bad_settings_exit_2(redis_url: str, args: list[str], message: str) -> None:
-    result = run_cli(redis_url, *args)
+    result = run_worker(redis_url, *args)
     assert result.returncode == 2, result.stderr
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_unreachable_redis_exits_4_with_one_line(redis_url: str) -> None:
-    result = run_cli("redis://127.0.0.1:1/0", "--app", APP)
+    result = run_worker("redis://127.0.0.1:1/0", "--app", APP)
     assert result.returncode == 4
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "cannot connect to Redis at redis://127.0.0.1:1/0" in lines[0]
@@ -82,7 +48,7 @@ def test_factory_app_serves(
     redis_url: str, r: redis.Redis, procs: list[subprocess.Popen[str]]
 ) -> None:
     info = qops.Client(redis_url).enqueue("record", {})
-    procs.append(p := start(redis_url, "--app", "tests.worker_app:factory"))
+    procs.append(p := start_worker(redis_url, "--app", "tests.worker_app:factory"))
     wait_for(lambda: r.lrange("test:runs", 0, -1) == [info.id.encode()], timeout=20)
     p.send_signal(signal.SIGTERM)
     assert p.wait(20) == 0
@@ -93,7 +59,9 @@ def test_sigterm_requeues_unfinished_tasks_at_the_head(
 ) -> None:
     c = qops.Client(redis_url)
     ids = [c.enqueue("arecord", {"sleep": 60}).id for _ in range(10)]
-    procs.append(p := start(redis_url, "--concurrency", "4", "--shutdown-timeout", "0.5", "-v"))
+    procs.append(
+        p := start_worker(redis_url, "--concurrency", "4", "--shutdown-timeout", "0.5", "-v")
+    )
     wait_for(lambda: r.llen("test:started") == 4, timeout=20)
     running = {x.decode() for x in r.lrange("test:started", 0, -1)}
     p.send_signal(signal.SIGTERM)
@@ -122,7 +90,7 @@ def test_second_signal_stops_at_once(
 ) -> None:
     c = qops.Client(redis_url)
     ids = [c.enqueue("arecord", {"sleep": 60}).id for _ in range(2)]
-    procs.append(p := start(redis_url, "--shutdown-timeout", "60"))
+    procs.append(p := start_worker(redis_url, "--shutdown-timeout", "60"))
     wait_for(lambda: r.llen("test:started") == 2, timeout=20)
     p.send_signal(signal.SIGTERM)
     wait_for(lambda: _status(r) == "closed", timeout=10)
@@ -147,13 +115,13 @@ def test_kill_9_loses_nothing(
     results = c.enqueue_many(qops.Task("record", {"sleep": 0.05}) for _ in range(n))
     ids = {t.id for t in results if isinstance(t, qops.TaskInfo)}
     assert len(ids) == n
-    procs.append(first := start(redis_url, "--concurrency", "5", *FAST_RECOVERY))
+    procs.append(first := start_worker(redis_url, "--concurrency", "5", *FAST_RECOVERY))
     wait_for(lambda: r.llen("test:runs") >= 15, timeout=30)
     first.kill()
     first.wait(10)
     active_at_kill = {x.decode() for x in r.lrange(keys.active("default"), 0, -1)}
     assert active_at_kill, "the kill should catch tasks in flight"
-    procs.append(second := start(redis_url, "--concurrency", "5", *FAST_RECOVERY))
+    procs.append(second := start_worker(redis_url, "--concurrency", "5", *FAST_RECOVERY))
     wait_for(lambda: not any(r.exists(keys.task("default", i)) for i in ids), timeout=60)
     runs = Counter(x.decode() for x in r.lrange("test:runs", 0, -1))
     assert set(runs) == ids
@@ -174,7 +142,7 @@ def test_killed_workers_tasks_run_again_within_40_s_with_default_settings(
     n = 8
     c = qops.Client(redis_url)
     ids = {c.enqueue("hold", {"sleep": 600}).id for _ in range(n)}
-    procs.append(first := start(redis_url))
+    procs.append(first := start_worker(redis_url))
     wait_for(lambda: r.llen("test:started") == n, timeout=20)
     # Kill right after a heartbeat renewed the leases (30 s ahead): close to the worst case.
     taken = max(score for _, score in r.zrange(keys.lease("default"), 0, -1, withscores=True))
@@ -184,7 +152,7 @@ def test_killed_workers_tasks_run_again_within_40_s_with_default_settings(
     first.wait(10)
     leases = dict(r.zrange(keys.lease("default"), 0, -1, withscores=True))
     assert {i.decode() for i in leases} == ids
-    procs.append(second := start(redis_url))  # every recovery setting at its default
+    procs.append(second := start_worker(redis_url))  # every recovery setting at its default
 
     wait_for(lambda: r.llen("test:runs") == n, timeout=max(0.0, killed + 45 - time.time()))
     took = time.time() - killed
@@ -203,7 +171,7 @@ def test_killed_workers_tasks_run_again_within_40_s_with_default_settings(
 def test_processes_are_supervised_and_restarted(
     redis_url: str, r: redis.Redis, procs: list[subprocess.Popen[str]]
 ) -> None:
-    procs.append(p := start(redis_url, "--processes", "2"))
+    procs.append(p := start_worker(redis_url, "--processes", "2"))
     wait_for(lambda: len(_pids(r)) == 2, timeout=30)
     pids = _pids(r)
     assert p.pid not in pids
