@@ -1,27 +1,20 @@
 """`Client` and `AsyncClient`: put tasks into queues.
 
-Both build the same plan of Redis calls (`_EnqueuePlan`) and differ only in how they run it.
-Plain tasks of one queue travel together in one script call, so a batch of N tasks costs
-about N/500 script runs in a single round trip.
+Both build the same plan of Redis calls (`qops.enqueue_plan.EnqueuePlan`) and differ only in
+how they run it.
 """
 
 from __future__ import annotations
 
-import time
-import uuid
-from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable
 from typing import Any, Self
 
 from qops import connection
-from qops.errors import DuplicateTaskError, InvalidTaskError, QopsError, TaskIdConflictError
-from qops.models import TaskInfo, TaskState
-from qops.storage import keys, wire
+from qops.enqueue_plan import EnqueuePlan
+from qops.errors import InvalidTaskError, QopsError
+from qops.models import TaskInfo
 from qops.storage.broker import AsyncBroker, Broker
-from qops.storage.calls import Call, cmd, lua
 from qops.task import Payload, Task
-
-BATCH = 500
 
 EnqueueHook = Callable[[Task], object]
 """Called with each task before it is written; it may change the task's headers."""
@@ -35,167 +28,6 @@ def _as_task(task: Task | str, payload: Payload | None, options: dict[str, Any])
     return Task(task, payload, **options)
 
 
-class _Prepared:
-    """One task turned into what Redis stores, with the state it will land in."""
-
-    __slots__ = ("id", "msg", "now", "score", "state", "task", "unique_key", "unique_ttl")
-
-    def __init__(self, task: Task, now: float) -> None:
-        self.task = task
-        self.now = now
-        self.id = task.task_id or str(uuid.uuid4())
-        at = task._process_at
-        if at is not None and at > now:
-            self.state, self.score = TaskState.SCHEDULED, int(at)
-        elif task.group is not None:
-            self.state, self.score = TaskState.AGGREGATING, 0
-        else:
-            self.state, self.score = TaskState.PENDING, 0
-        self.unique_key = ""
-        self.unique_ttl = 0
-        if task.unique is not None:
-            self.unique_key = keys.unique(task.queue, task.type, task.payload)
-            base = at if self.state is TaskState.SCHEDULED and at is not None else now
-            self.unique_ttl = max(1, int(base + task.unique - now))
-        m = wire.TaskMessage(
-            type=task.type,
-            payload=task.payload,
-            id=self.id,
-            queue=task.queue,
-            retry=task.max_retry,
-            timeout=task.timeout,
-            deadline=int(task._deadline or 0),
-            unique_key=self.unique_key,
-            group_key=task.group or "",
-            retention=int(task.retention),
-        )
-        if task.headers:
-            m.headers.update(task.headers)
-        self.msg = wire.encode(m)
-
-    def info(self) -> TaskInfo:
-        t = self.task
-        next_at: datetime | None = None
-        if self.state is TaskState.PENDING:
-            next_at = datetime.fromtimestamp(self.now, UTC)
-        elif self.state is TaskState.SCHEDULED:
-            next_at = t.process_at
-        return TaskInfo(
-            id=self.id,
-            queue=t.queue,
-            type=t.type,
-            payload=t.payload,
-            state=self.state,
-            max_retry=t.max_retry,
-            timeout=t.timeout,
-            deadline=t.deadline,
-            group=t.group or "",
-            unique_key=self.unique_key,
-            retention=int(t.retention),
-            next_process_at=next_at,
-            headers=dict(t.headers),
-        )
-
-    def call(self) -> Call:
-        """The single-task script call for unique and grouped tasks."""
-        t, q = self.task, self.task.queue
-        if self.state is TaskState.AGGREGATING:
-            assert t.group is not None
-            k = [keys.task(q, self.id), keys.group(q, t.group), keys.all_groups(q)]
-            a: list[str | bytes | int] = [self.msg, self.id, int(self.now), t.group]
-            if self.unique_key:
-                k.append(self.unique_key)
-                a.append(self.unique_ttl)
-            return lua("add_to_group", k, a)
-        container = keys.scheduled(q) if self.state is TaskState.SCHEDULED else keys.pending(q)
-        return lua(
-            "enqueue_unique",
-            [self.unique_key, keys.task(q, self.id), container],
-            [
-                self.id,
-                self.unique_ttl,
-                self.msg,
-                time.time_ns(),
-                self.score if self.state is TaskState.SCHEDULED else "",
-                keys.wake_channel(q),
-                t.group or "",
-            ],
-        )
-
-
-class _EnqueuePlan:
-    """The Redis calls that enqueue ``tasks``, and how to read their replies."""
-
-    def __init__(self, tasks: Sequence[Task], known_queues: set[str]) -> None:
-        now = time.time()
-        self.prepared = [_Prepared(t, now) for t in tasks]
-        self.calls: list[Call] = []
-        # For each call: the indexes of the tasks its reply covers (None: nothing to read).
-        self.covers: list[list[int] | None] = []
-        for q in dict.fromkeys(t.queue for t in tasks):
-            if q not in known_queues:
-                self.calls.append(cmd("SADD", keys.ALL_QUEUES, q))
-                self.covers.append(None)
-        self.new_queues = {t.queue for t in tasks} - known_queues
-        # Plain tasks of a queue share one script call; a unique or grouped task of the same
-        # queue closes the open batch first, so tasks land in the order they were given.
-        self._now_ns = time.time_ns()
-        batches: dict[str, list[int]] = {}
-        for i, p in enumerate(self.prepared):
-            q = p.task.queue
-            if p.unique_key or p.state is TaskState.AGGREGATING:
-                self._flush(q, batches.pop(q, []))
-                self.calls.append(p.call())
-                self.covers.append([i])
-            else:
-                batch = batches.setdefault(q, [])
-                batch.append(i)
-                if len(batch) == BATCH:
-                    self._flush(q, batches.pop(q))
-        for q, idxs in batches.items():
-            self._flush(q, idxs)
-
-    def _flush(self, q: str, idxs: list[int]) -> None:
-        if not idxs:
-            return
-        task_keys = [keys.task(q, self.prepared[i].id) for i in idxs]
-        argv: list[str | bytes | int] = [self._now_ns, keys.wake_channel(q)]
-        for i in idxs:
-            p = self.prepared[i]
-            scheduled = p.state is TaskState.SCHEDULED
-            group = p.task.group if scheduled and p.task.group else ""
-            argv += [p.msg, p.id, p.score if scheduled else "", group]
-        self.calls.append(lua("enqueue", [keys.pending(q), keys.scheduled(q), *task_keys], argv))
-        self.covers.append(idxs)
-
-    def outcomes(self, replies: list[Any]) -> list[TaskInfo | QopsError]:
-        out: list[TaskInfo | QopsError | None] = [None] * len(self.prepared)
-        for cover, reply in zip(self.covers, replies, strict=True):
-            if cover is None:
-                continue
-            codes = reply if isinstance(reply, list) else [reply]
-            for i, code in zip(cover, codes, strict=True):
-                p = self.prepared[i]
-                if code == 1:
-                    out[i] = p.info()
-                elif code == -1:
-                    out[i] = DuplicateTaskError(p.task.queue, p.unique_key)
-                else:
-                    out[i] = TaskIdConflictError(p.task.queue, p.id)
-        assert all(o is not None for o in out)
-        return out  # type: ignore[return-value]
-
-
-def _run_hooks(hooks: tuple[EnqueueHook, ...], tasks: list[Task]) -> None:
-    for task in tasks:
-        for hook in hooks:
-            hook(task)
-        if not all(isinstance(k, str) and isinstance(v, str) for k, v in task.headers.items()):
-            raise InvalidTaskError(
-                f"a before_enqueue hook left headers that are not strings on task {task.type!r}"
-            )
-
-
 def _one(outcomes: list[TaskInfo | QopsError]) -> TaskInfo:
     result = outcomes[0]
     if isinstance(result, QopsError):
@@ -203,7 +35,35 @@ def _one(outcomes: list[TaskInfo | QopsError]) -> TaskInfo:
     return result
 
 
-class Client:
+class _Producer:
+    """What `Client` and `AsyncClient` share: the hooks, and the queues known to be listed."""
+
+    def __init__(self, before_enqueue: Iterable[EnqueueHook]) -> None:
+        self.before_enqueue = tuple(before_enqueue)
+        # Queues already added to asynq:queues by this client: later plans skip their SADD.
+        self._known_queues: set[str] = set()
+
+    def _plan(self, tasks: list[Task]) -> EnqueuePlan:
+        if self.before_enqueue:
+            for task in tasks:
+                self._run_hooks(task)
+        return EnqueuePlan(tasks, self._known_queues)
+
+    def _run_hooks(self, task: Task) -> None:
+        for hook in self.before_enqueue:
+            hook(task)
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in task.headers.items()):
+            raise InvalidTaskError(
+                f"a before_enqueue hook left headers that are not strings on task {task.type!r}"
+            )
+
+    def _outcomes(self, plan: EnqueuePlan, replies: list[Any]) -> list[TaskInfo | QopsError]:
+        outcomes = plan.outcomes(replies)
+        self._known_queues |= plan.new_queues
+        return outcomes
+
+
+class Client(_Producer):
     """Enqueues tasks (blocking calls).
 
     Args:
@@ -222,10 +82,8 @@ class Client:
         profile: str | None = None,
         before_enqueue: Iterable[EnqueueHook] = (),
     ) -> None:
-        target = connection.resolve(redis_url, profile)
-        self.broker = Broker.from_url(target.url)
-        self._known_queues: set[str] = set()
-        self.before_enqueue = tuple(before_enqueue)
+        super().__init__(before_enqueue)
+        self.broker = Broker.from_url(connection.resolve(redis_url, profile).url)
 
     def enqueue(self, task: Task | str, payload: Payload | None = None, **options: Any) -> TaskInfo:
         """Enqueue one task, given as a `Task` or as a type with payload and options.
@@ -248,16 +106,12 @@ class Client:
     def _run(self, tasks: list[Task]) -> list[TaskInfo | QopsError]:
         if not tasks:
             return []
-        if self.before_enqueue:
-            _run_hooks(self.before_enqueue, tasks)
-        plan = _EnqueuePlan(tasks, self._known_queues)
+        plan = self._plan(tasks)
         if len(plan.calls) == 1:
             replies = [self.broker.call_script(plan.calls[0])]
         else:
             replies = self.broker.run(plan.calls)
-        outcomes = plan.outcomes(replies)
-        self._known_queues |= plan.new_queues
-        return outcomes
+        return self._outcomes(plan, replies)
 
     def ping(self) -> None:
         self.broker.ping()
@@ -272,7 +126,7 @@ class Client:
         self.close()
 
 
-class AsyncClient:
+class AsyncClient(_Producer):
     """`Client` for asyncio code: the same methods and arguments, awaited."""
 
     def __init__(
@@ -282,10 +136,8 @@ class AsyncClient:
         profile: str | None = None,
         before_enqueue: Iterable[EnqueueHook] = (),
     ) -> None:
-        target = connection.resolve(redis_url, profile)
-        self.broker = AsyncBroker.from_url(target.url)
-        self._known_queues: set[str] = set()
-        self.before_enqueue = tuple(before_enqueue)
+        super().__init__(before_enqueue)
+        self.broker = AsyncBroker.from_url(connection.resolve(redis_url, profile).url)
 
     async def enqueue(
         self, task: Task | str, payload: Payload | None = None, **options: Any
@@ -300,12 +152,8 @@ class AsyncClient:
     async def _run(self, tasks: list[Task]) -> list[TaskInfo | QopsError]:
         if not tasks:
             return []
-        if self.before_enqueue:
-            _run_hooks(self.before_enqueue, tasks)
-        plan = _EnqueuePlan(tasks, self._known_queues)
-        outcomes = plan.outcomes(await self.broker.run(plan.calls))
-        self._known_queues |= plan.new_queues
-        return outcomes
+        plan = self._plan(tasks)
+        return self._outcomes(plan, await self.broker.run(plan.calls))
 
     async def ping(self) -> None:
         await self.broker.ping()

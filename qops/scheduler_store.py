@@ -10,7 +10,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from qops.client import _Prepared
+from qops.enqueue_plan import PreparedTask
 from qops.periodic import Entry
 from qops.storage import keys, wire
 from qops.storage.calls import Call, cmd, lua
@@ -20,7 +20,7 @@ HISTORY_SIZE = 1000
 
 
 def claim_and_enqueue(
-    entry: Entry, tick: float, p: _Prepared, now: float, claim_ttl: int, scheduler_id: str
+    entry: Entry, tick: float, p: PreparedTask, now: float, claim_ttl: int, scheduler_id: str
 ) -> Call:
     """Claim ``tick`` of ``entry`` and enqueue ``p`` in one script (replies: see the script)."""
     q, group = p.task.queue, p.task.group

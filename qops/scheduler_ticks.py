@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from qops.client import _Prepared
+from qops.enqueue_plan import PreparedTask
 from qops.models import SchedulerEntry
 from qops.periodic import Entry
 
@@ -56,7 +56,7 @@ class EntryState:
         )
 
 
-Planned = tuple[EntryState, float, _Prepared]
+Planned = tuple[EntryState, float, PreparedTask]
 
 
 def due(
@@ -82,7 +82,7 @@ def due(
                 tick = st.next = schedule.next_after(now - grace)
                 continue
             try:
-                plan.append((st, tick, _Prepared(st.entry.task_for(tick), now)))
+                plan.append((st, tick, PreparedTask(st.entry.task_for(tick), now)))
             except ValueError as exc:
                 given_up.append(Firing(st.entry.id, utc(tick), "failed"))
                 log.error("entry %s: tick %s not enqueued: %s", st.entry.id, iso(tick), exc)

@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from qops.client import _EnqueuePlan
+from qops.enqueue_plan import EnqueuePlan
 from qops.errors import InvalidInputError, QopsError
 from qops.storage import keys, wire
 from qops.storage.broker import AsyncBroker
@@ -196,7 +196,7 @@ class Aggregator(Periodic):
                 "aggregation of %s took over %d s; it runs again later", where, SET_TIMEOUT
             )
             return 0
-        plan = _EnqueuePlan([task], set())
+        plan = EnqueuePlan([task], set())
         outcome = plan.outcomes(await self.broker.run(plan.calls))[0]
         if isinstance(outcome, QopsError):
             self.log.error(
