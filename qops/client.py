@@ -14,18 +14,10 @@ from qops.enqueue_plan import EnqueuePlan
 from qops.errors import InvalidTaskError, QopsError
 from qops.models import TaskInfo
 from qops.storage.broker import AsyncBroker, Broker
-from qops.task import Payload, Task
+from qops.task import Payload, Task, task_from
 
 EnqueueHook = Callable[[Task], object]
 """Called with each task before it is written; it may change the task's headers."""
-
-
-def _as_task(task: Task | str, payload: Payload | None, options: dict[str, Any]) -> Task:
-    if isinstance(task, Task):
-        if payload is not None or options:
-            raise TypeError("pass options to Task(...) when enqueueing a Task object")
-        return task
-    return Task(task, payload, **options)
 
 
 def _one(outcomes: list[TaskInfo | QopsError]) -> TaskInfo:
@@ -93,7 +85,7 @@ class Client(_Producer):
             DuplicateTaskError: ``unique`` is set and an identical task holds the lock.
             TaskIdConflictError: ``task_id`` is already used in the queue.
         """
-        return _one(self._run([_as_task(task, payload, options)]))
+        return _one(self._run([task_from(task, payload, options)]))
 
     def enqueue_many(self, tasks: Iterable[Task]) -> list[TaskInfo | QopsError]:
         """Enqueue many tasks in one round trip; one result per task, in order.
@@ -143,7 +135,7 @@ class AsyncClient(_Producer):
         self, task: Task | str, payload: Payload | None = None, **options: Any
     ) -> TaskInfo:
         """See `Client.enqueue`."""
-        return _one(await self._run([_as_task(task, payload, options)]))
+        return _one(await self._run([task_from(task, payload, options)]))
 
     async def enqueue_many(self, tasks: Iterable[Task]) -> list[TaskInfo | QopsError]:
         """See `Client.enqueue_many`."""

@@ -20,7 +20,7 @@ from typing import Any
 
 from qops.cron import Schedule
 from qops.errors import InvalidScheduleError
-from qops.task import DEFAULT_MAX_RETRY, DEFAULT_QUEUE, Payload, Task
+from qops.task import DEFAULT_MAX_RETRY, DEFAULT_QUEUE, Payload, Task, task_from
 
 # Fixed namespace for entry and task ids: the same inputs give the same ids everywhere.
 NAMESPACE = uuid.UUID("5b0c2f4e-8d7a-4c1e-9f3b-6a2d1e0c7b94")
@@ -33,16 +33,12 @@ def as_template(task: Task | str, payload: Payload | None, options: dict[str, An
     """The task a periodic entry enqueues at each tick, from a `Task` or type/payload/options.
 
     Raises:
+        TypeError: a `Task` came with a payload or options.
         InvalidTaskError: an option is invalid.
         InvalidScheduleError: the task has ``process_at``/``process_in``, which a periodic
             task cannot have (its spec says when it runs).
     """
-    if isinstance(task, Task):
-        if payload is not None or options:
-            raise TypeError("pass options to Task(...) when registering a Task object")
-        template = task
-    else:
-        template = Task(task, payload, **options)
+    template = task_from(task, payload, options)
     if template._process_at is not None:
         raise InvalidScheduleError(
             "a periodic task cannot have process_at or process_in: its spec says when it runs"

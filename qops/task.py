@@ -260,3 +260,17 @@ class Task:
 
     def __repr__(self) -> str:
         return f"Task({self.type!r}, queue={self.queue!r}, id={self.task_id!r})"
+
+
+def task_from(task: Task | str, payload: Payload | None, options: Mapping[str, Any]) -> Task:
+    """``task`` itself, or the `Task` of a type with its payload and options.
+
+    Raises:
+        TypeError: a `Task` came with a payload or options, which belong in ``Task(...)``.
+        InvalidTaskError: an option is invalid.
+    """
+    if isinstance(task, Task):
+        if payload is not None or options:
+            raise TypeError("pass the payload and options to Task(...) when giving a Task object")
+        return task
+    return Task(task, payload, **options)
