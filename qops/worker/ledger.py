@@ -15,22 +15,18 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from qops.errors import ConnectionFailedError
 from qops.storage import keys
 from qops.storage.broker import AsyncBroker, RedisError
 from qops.storage.calls import Arg, Call, cmd, lua
+from qops.worker.accounting import counter_keys, limit_args
 from qops.worker.jobs import Job
 from qops.worker.observer import WorkerObserver
 
 log = logging.getLogger("qops.worker")
 
-INT64_MAX = 9223372036854775807
-STATS_TTL = 90 * 24 * 3600
-ARCHIVE_MAX_AGE = 90 * 24 * 3600
-ARCHIVE_MAX_SIZE = 10_000
 # Records per script call: keeps one call's run time, and its argument list, small.
 CHUNK = 500
 
@@ -224,7 +220,6 @@ class Ledger:
                     )
 
     def _ack_call(self, queue: str, chunk: Sequence[Outcome], now: float) -> Call:
-        day = datetime.fromtimestamp(now, UTC)
         static = self._static.get(queue)
         if static is None:
             static = self._static[queue] = [
@@ -234,23 +229,9 @@ class Ledger:
                 keys.retry(queue),
                 keys.archived(queue),
             ]
-        key_list: list[Arg] = [
-            *static,
-            keys.processed_day(queue, day),
-            keys.failed_day(queue, day),
-            keys.processed_total(queue),
-            keys.failed_total(queue),
-            keys.task_prefix(queue),
-        ]
+        key_list: list[Arg] = [*static, *counter_keys(queue, now)]
         key_list.extend([keys.task(queue, o.job.id) for o in chunk])
-        inow = int(now)
-        argv: list[Arg] = [
-            inow,
-            inow + STATS_TTL,
-            INT64_MAX,
-            inow - ARCHIVE_MAX_AGE,
-            ARCHIVE_MAX_SIZE,
-        ]
+        argv: list[Arg] = [int(now), *limit_args(now)]
         locks: list[Arg] = []
         for o in chunk:
             argv += [o.op, o.job.id, o.score if o.score else "", o.msg]

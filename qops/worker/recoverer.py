@@ -24,7 +24,6 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
 from qops.errors import CorruptTaskError, LeaseExpiredError
@@ -32,6 +31,7 @@ from qops.storage import keys, wire
 from qops.storage.broker import AsyncBroker
 from qops.storage.calls import Call, lua
 from qops.task import Duration, Task
+from qops.worker.accounting import counter_keys, limit_args
 from qops.worker.backoff import RetryDelay
 from qops.worker.observer import WorkerObserver
 from qops.worker.periodic import Clock, Periodic, count, duration
@@ -40,11 +40,6 @@ DEFAULT_INTERVAL = 5.0
 DEFAULT_SKEW = 5.0
 DEFAULT_DELAY = 0.0
 BATCH = 100
-
-INT64_MAX = 9223372036854775807
-STATS_TTL = 90 * 24 * 3600
-ARCHIVE_MAX_AGE = 90 * 24 * 3600
-ARCHIVE_MAX_SIZE = 10000
 
 RecoverDelay: TypeAlias = "Duration | RetryDelay"
 """Seconds (or a timedelta) before a recovered task runs again, or a function
@@ -270,7 +265,6 @@ class Recoverer(Periodic):
         return _Plan(task_id, "archive", raw)
 
     def _recover_call(self, queue: str, plan: _Plan, now: float, cutoff: float) -> Call:
-        day = datetime.fromtimestamp(now, UTC)
         return lua(
             "recover",
             [
@@ -280,11 +274,7 @@ class Recoverer(Periodic):
                 keys.retry(queue),
                 keys.archived(queue),
                 keys.pending(queue),
-                keys.processed_day(queue, day),
-                keys.failed_day(queue, day),
-                keys.processed_total(queue),
-                keys.failed_total(queue),
-                keys.task_prefix(queue),
+                *counter_keys(queue, now),
             ],
             [
                 plan.task_id,
@@ -294,10 +284,7 @@ class Recoverer(Periodic):
                 int(now + plan.delay),
                 int(now),
                 int(now * 1_000_000_000),
-                int(now) + STATS_TTL,
-                INT64_MAX,
-                int(now) - ARCHIVE_MAX_AGE,
-                ARCHIVE_MAX_SIZE,
+                *limit_args(now),
                 keys.wake_channel(queue),
             ],
         )
