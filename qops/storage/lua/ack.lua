@@ -69,8 +69,8 @@ for i = 1, n do
 end
 if archived then
     local function drop(ids)
-        for _, id in ipairs(ids) do
-            redis.call("DEL", KEYS[10] .. id)
+        for _, old in ipairs(ids) do
+            redis.call("DEL", KEYS[10] .. old)
         end
         for s = 1, #ids, 4000 do
             redis.call("ZREM", KEYS[5], unpack(ids, s, math.min(s + 3999, #ids)))

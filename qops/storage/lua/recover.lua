@@ -63,13 +63,13 @@ else
     redis.call("HSET", KEYS[1], "msg", ARGV[4], "state", "archived")
     result = 2
 end
-local function daily(key)
-    if redis.call("INCR", key) == 1 then
+local function daily(key, by)
+    if redis.call("INCRBY", key, by) == by then
         redis.call("EXPIREAT", key, ARGV[8])
     end
 end
-daily(KEYS[7])
-daily(KEYS[8])
+daily(KEYS[7], 1)
+daily(KEYS[8], 1)
 if redis.call("GET", KEYS[9]) == ARGV[9] then
     redis.call("SET", KEYS[9], 1)
     redis.call("SET", KEYS[10], 1)
