@@ -37,13 +37,12 @@ def claim_and_enqueue(
 
 def record_event(entry_id: str, task_id: str, now: float) -> Call:
     """Add one `SchedulerEnqueueEvent` to the entry's history, capped at `HISTORY_SIZE`."""
-    seconds = math.floor(now)
     event = wire.SchedulerEnqueueEventMessage(task_id=task_id)
-    _set_time(event.enqueue_time, seconds, int((now - seconds) * 1e9))
+    wire.set_time(event.enqueue_time, now)
     return lua(
         "record_scheduler_event",
         [keys.scheduler_history(entry_id)],
-        [seconds, wire.encode(event), HISTORY_SIZE],
+        [math.floor(now), wire.encode(event), HISTORY_SIZE],
     )
 
 
@@ -78,12 +77,5 @@ def entry_message(entry: Entry, next_tick: float, prev_tick: float | None) -> An
     )
     for field, t in ((msg.next_enqueue_time, next_tick), (msg.prev_enqueue_time, prev_tick)):
         never = t is None or not math.isfinite(t)
-        _set_time(field, wire.GO_ZERO_TIME_SECONDS if never else int(t or 0))
+        wire.set_time(field, wire.GO_ZERO_TIME_SECONDS if never else int(t or 0))
     return msg
-
-
-def _set_time(field: Any, seconds: int, nanos: int = 0) -> None:
-    # Assigned field by field: the wire module's Timestamp is its own class, not timestamp_pb2's,
-    # and setting a field also marks the message present even at Go's zero time.
-    field.seconds = seconds
-    field.nanos = nanos

@@ -135,6 +135,15 @@ SchedulerEnqueueEventMessage: Any = _cls("SchedulerEnqueueEvent")
 GO_ZERO_TIME_SECONDS = -62135596800
 
 
+def set_time(field: Any, seconds: float) -> None:
+    """Set the Timestamp ``field`` to ``seconds`` (unix, to the nanosecond).
+
+    Assigned part by part: the Timestamp class here comes from this module's pool, not from
+    timestamp_pb2, and assigning marks the field present even at Go's zero time.
+    """
+    field.seconds, field.nanos = divmod(int(seconds * 1e9), 1_000_000_000)
+
+
 def decode(cls: Any, data: bytes, where: str) -> Any:
     """Parse ``data`` as ``cls``; a failure names ``where`` the bytes came from."""
     msg = cls()

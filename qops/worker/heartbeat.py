@@ -14,7 +14,6 @@ import socket
 import time
 import uuid
 from collections.abc import Mapping
-from typing import Any
 
 from qops.errors import ConnectionFailedError
 from qops.storage import keys, wire
@@ -25,11 +24,6 @@ from qops.worker.processor import Processor
 log = logging.getLogger("qops.worker")
 
 TTL = 10  # seconds, twice Asynq's beat
-
-
-def _stamp(field: Any, seconds: float) -> None:
-    ns = int(seconds * 1e9)
-    field.seconds, field.nanos = divmod(ns, 1_000_000_000)
 
 
 class Identity:
@@ -93,7 +87,7 @@ class Heartbeat:
             active_worker_count=len(self.processor.running),
         )
         info.queues.update(self.queues)
-        _stamp(info.start_time, self.started)
+        wire.set_time(info.start_time, self.started)
         return wire.encode(info)
 
     async def beat(self) -> None:
@@ -109,8 +103,8 @@ class Heartbeat:
                 task_payload=job.msg.payload,
                 queue=job.queue,
             )
-            _stamp(w.start_time, job.started)
-            _stamp(w.deadline, job.deadline)
+            wire.set_time(w.start_time, job.started)
+            wire.set_time(w.deadline, job.deadline)
             argv += [job.id, wire.encode(w)]
         expiry = int(time.time()) + TTL
         await self.broker.run(
