@@ -58,13 +58,11 @@ class Forwarder(Periodic):
             How many tasks were moved.
         """
         now = self.clock()
-        todo = [(q, source) for q in self.queues for source in SOURCES]
-        moved: dict[tuple[str, str], int] = {}
-        while todo:
-            replies = await self.broker.run([self._call(q, src, now) for q, src in todo])
-            for job, n in zip(todo, replies, strict=True):
-                moved[job] = moved.get(job, 0) + n
-            todo = [job for job, n in zip(todo, replies, strict=True) if n >= self.batch_size]
+        moved = await self.drain(
+            [(q, source) for q in self.queues for source in SOURCES],
+            lambda part: self._call(*part, now),
+            self.batch_size,
+        )
         if self.observer is not None:
             for (q, src), n in moved.items():
                 if n:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from qops.storage import keys
 from qops.storage.broker import AsyncBroker
-from qops.storage.calls import lua
+from qops.storage.calls import Call, lua
 from qops.task import Duration
 from qops.worker.periodic import Clock, Periodic, count
 
@@ -47,14 +47,9 @@ class Janitor(Periodic):
             How many tasks were deleted.
         """
         now = int(self.clock())
-        todo = list(self.queues)
-        deleted = 0
-        while todo:
-            calls = [
-                lua("janitor", [keys.completed(q)], [now, keys.task_prefix(q), self.batch_size])
-                for q in todo
-            ]
-            replies = await self.broker.run(calls)
-            deleted += sum(replies)
-            todo = [q for q, n in zip(todo, replies, strict=True) if n >= self.batch_size]
-        return deleted
+
+        def call(q: str) -> Call:
+            return lua("janitor", [keys.completed(q)], [now, keys.task_prefix(q), self.batch_size])
+
+        deleted = await self.drain(self.queues, call, self.batch_size)
+        return sum(deleted.values())

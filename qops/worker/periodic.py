@@ -14,14 +14,16 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from datetime import timedelta
+from typing import TypeVar
 
 from redis.exceptions import RedisError
 
 from qops.connection import mask_url
 from qops.errors import ConnectionFailedError, InvalidInputError
 from qops.storage.broker import AsyncBroker
+from qops.storage.calls import Call
 from qops.task import Duration, validate_queue
 
 Clock = Callable[[], float]
@@ -29,6 +31,8 @@ Clock = Callable[[], float]
 
 COMPLAINT_INTERVAL = 5.0
 """Seconds between two log lines about failing passes of one job."""
+
+K = TypeVar("K", bound=Hashable)
 
 
 def duration(value: Duration, what: str, *, minimum: float = 0.0, positive: bool = False) -> float:
@@ -114,6 +118,26 @@ class Periodic(abc.ABC):
                 await asyncio.wait({job})
         if not job.cancelled() and (exc := job.exception()) is not None:
             self.complain(exc)
+
+    async def drain(
+        self, parts: Sequence[K], call: Callable[[K], Call], batch: int
+    ) -> dict[K, int]:
+        """Run ``call(part)`` for every part, repeating for those whose reply was a full batch.
+
+        Each round is one round trip; a part drops out once its script moved fewer than
+        ``batch`` tasks, so a backlog is worked off in one pass without one long script.
+
+        Returns:
+            The replies summed per part.
+        """
+        total = dict.fromkeys(parts, 0)
+        todo = list(total)
+        while todo:
+            replies = await self.broker.run([call(part) for part in todo])
+            for part, n in zip(todo, replies, strict=True):
+                total[part] += n
+            todo = [part for part, n in zip(todo, replies, strict=True) if n >= batch]
+        return total
 
     def complain(self, exc: BaseException) -> None:
         """Log ``exc`` unless this job logged a failure less than a few seconds ago."""
