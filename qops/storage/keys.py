@@ -15,15 +15,6 @@ ALL_WORKERS = "asynq:workers"
 ALL_SCHEDULERS = "asynq:schedulers"
 CANCEL_CHANNEL = "asynq:cancel"
 
-# Task states in the order Asynq's tools list them.
-STATES = ("active", "pending", "aggregating", "scheduled", "retry", "archived", "completed")
-# The states whose container is a sorted set named after the state.
-ZSET_STATES = ("scheduled", "retry", "archived", "completed")
-
-
-def queue_prefix(queue: str) -> str:
-    return f"asynq:{{{queue}}}:"
-
 
 def task_prefix(queue: str) -> str:
     return f"asynq:{{{queue}}}:t:"

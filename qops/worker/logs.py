@@ -94,7 +94,6 @@ LEVELS = {
     "warning": logging.WARNING,
     "error": logging.ERROR,
 }
-FORMATS = ("text", "json")
 
 
 def configure(level: str, fmt: str, stream: Any) -> None:
