@@ -1,7 +1,8 @@
 """Enqueue throughput of qops and its peers, in one run on one private redis-server.
 
 For each queue: ``n`` single enqueue calls (one at a time), then ``n`` tasks through its
-bulk API, each best of ``--repeat`` runs on a flushed database, in a fresh process.
+bulk API, each best of ``--repeat`` rounds on a flushed database, in a fresh process; the
+rounds go over all queues in turn.
 
     python -m benchmarks.enqueue [--n 20000] [--repeat 3] [--only qops,huey] [--quick]
 """
@@ -40,19 +41,22 @@ def main() -> None:
     n, repeat = (2000, 1) if args.quick else (args.n, args.repeat)
     names = _harness.parse_only(args.only, DEFAULT)
 
-    rates: dict[tuple[str, str], object] = {}
+    # Rounds go over every queue in turn, so that load from other processes on a shared
+    # machine falls on all of them alike instead of on whichever ran at a bad moment.
+    outcomes: dict[tuple[str, str], list[object]] = {}
     with _harness.redis_server() as url:
-        print(f"n={n}, best of {repeat}", flush=True)
-        for name in names:
-            for mode, function in MODES.items():
-                outcomes: list[object] = []
-                for _ in range(repeat):
+        print(f"n={n}, best of {repeat}, rounds interleaved", flush=True)
+        for round_ in range(repeat):
+            for name in names:
+                for mode, function in MODES.items():
+                    done = outcomes.setdefault((name, mode), [])
+                    if done and isinstance(done[-1], Failed | NotOffered):
+                        continue
                     outcome = _harness.measure(url, name, QOPS_MODULES, function, [url, n], TIMEOUT)
-                    outcomes.append(outcome)
-                    if isinstance(outcome, Failed | NotOffered):
-                        break
-                rates[name, mode] = _harness.rate(n, best(outcomes))
-                print(f"  {name:<9} {mode:<5} {_harness.per_second(rates[name, mode])}", flush=True)
+                    done.append(outcome)
+                    rate = _harness.per_second(_harness.rate(n, outcome))
+                    print(f"  round {round_ + 1}: {name:<9} {mode:<5} {rate}", flush=True)
+    rates = {key: _harness.rate(n, best(done)) for key, done in outcomes.items()}
 
     notes = _harness.Notes()
     rows = [
