@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
-from queue import SimpleQueue
+from queue import Empty, SimpleQueue
 from typing import Any, ParamSpec, TypeVar
 
 P = ParamSpec("P")
@@ -40,8 +40,8 @@ class HandlerThreads(Executor):
                 )
                 self._threads.append(t)
                 t.start()
-            else:
-                self._idle -= 1 if self._idle else 0
+            elif self._idle:
+                self._idle -= 1
         self._queue.put((future, fn, args, kwargs))
         return future
 
@@ -62,6 +62,15 @@ class HandlerThreads(Executor):
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         self._closed = True
+        if cancel_futures:
+            # The worker gave up on these tasks (requeued or failed): they must not start now.
+            while True:
+                try:
+                    item = self._queue.get_nowait()
+                except Empty:
+                    break
+                if item is not None:
+                    item[0].cancel()
         for _ in self._threads:
             self._queue.put(None)
         if wait:
