@@ -29,7 +29,8 @@ from qops.storage import keys, wire
 from qops.storage.broker import AsyncBroker
 from qops.storage.calls import cmd, lua
 from qops.task import Duration, Task
-from qops.worker.periodic import Clock, Periodic, count, duration
+from qops.worker.options import count, duration
+from qops.worker.periodic import Clock, Periodic
 
 AggregateFunc = Callable[[str, list[Task]], "Task | Awaitable[Task]"]
 """``fn(group, tasks) -> Task``, plain or ``async``; plain functions run in a thread."""

@@ -10,7 +10,8 @@ from qops.storage.broker import AsyncBroker
 from qops.storage.calls import Call, lua
 from qops.task import Duration
 from qops.worker.observer import WorkerObserver
-from qops.worker.periodic import Clock, Periodic, count
+from qops.worker.options import count
+from qops.worker.periodic import Clock, Periodic
 
 DEFAULT_INTERVAL = 5.0
 BATCH = 100

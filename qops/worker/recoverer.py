@@ -34,7 +34,8 @@ from qops.task import Duration, Task
 from qops.worker.accounting import counter_keys, limit_args
 from qops.worker.backoff import RetryDelay
 from qops.worker.observer import WorkerObserver
-from qops.worker.periodic import Clock, Periodic, count, duration
+from qops.worker.options import count, duration
+from qops.worker.periodic import Clock, Periodic
 
 DEFAULT_INTERVAL = 5.0
 DEFAULT_SKEW = 5.0

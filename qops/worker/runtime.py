@@ -28,7 +28,7 @@ from qops.worker.heartbeat import Heartbeat
 from qops.worker.janitor import Janitor
 from qops.worker.listener import Listener
 from qops.worker.observer import GuardedObserver, WorkerObserver
-from qops.worker.periodic import duration
+from qops.worker.options import count, duration
 from qops.worker.processor import Processor
 from qops.worker.queues import QueueOrder, normalize, parse_queues
 from qops.worker.recoverer import RecoverDelay, Recoverer
@@ -127,8 +127,8 @@ class Worker:
         self.profile = profile
         self.queues = normalize(queues)
         self.strict_priority = bool(strict_priority)
-        self.concurrency = _positive_int(concurrency, "concurrency")
-        self.threads = self.concurrency if threads is None else _positive_int(threads, "threads")
+        self.concurrency = count(concurrency, "concurrency", minimum=1)
+        self.threads = self.concurrency if threads is None else count(threads, "threads", minimum=1)
         self.shutdown_timeout = duration(shutdown_timeout, "shutdown_timeout")
         self.retry_delay = retry_delay or default_retry_delay
         self.poll_interval = duration(poll_interval, "poll_interval", minimum=0.001)
@@ -144,14 +144,10 @@ class Worker:
             recover_delay if callable(recover_delay) else duration(recover_delay, "recover_delay")
         )
         self.janitor_interval = duration(janitor_interval, "janitor_interval", positive=True)
-        self.janitor_batch_size = _positive_int(janitor_batch_size, "janitor_batch_size")
+        self.janitor_batch_size = count(janitor_batch_size, "janitor_batch_size", minimum=1)
         self.group_grace_period = duration(group_grace_period, "group_grace_period", minimum=1.0)
         self.group_max_delay = duration(group_max_delay, "group_max_delay")
-        if not isinstance(group_max_size, int) or group_max_size < 0:
-            raise InvalidInputError(
-                f"group_max_size must be an integer >= 0, got {group_max_size!r}"
-            )
-        self.group_max_size = group_max_size
+        self.group_max_size = count(group_max_size, "group_max_size")
         if observer is not None and not isinstance(observer, WorkerObserver):
             raise InvalidInputError("observer must be a qops.worker.observer.WorkerObserver")
         self.observer = None if observer is None else GuardedObserver(observer)
@@ -350,9 +346,3 @@ class Worker:
                 loop.remove_signal_handler(sig)
 
         return restore
-
-
-def _positive_int(value: object, what: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise InvalidInputError(f"{what} must be an integer >= 1, got {value!r}")
-    return value
