@@ -13,13 +13,13 @@ import contextlib
 import logging
 import signal
 import threading
-from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping, Sequence
+from typing import Protocol
 
 from qops import connection
 from qops.connection import mask_url
-from qops.errors import InvalidInputError
-from qops.storage.broker import AsyncBroker
+from qops.errors import ConnectionFailedError, InvalidInputError
+from qops.storage.broker import AsyncBroker, RedisError
 from qops.worker.aggregator import Aggregator
 from qops.worker.backoff import RetryDelay, default_retry_delay
 from qops.worker.forwarder import Forwarder
@@ -272,7 +272,8 @@ class Worker:
         finally:
             heartbeat.status = "closed"
             maintenance_stop.set()
-            with contextlib.suppress(Exception):
+            # Redis being down must not keep the drain below from putting tasks back.
+            with contextlib.suppress(ConnectionFailedError, RedisError):
                 await heartbeat.beat()
             processor.stop_fetching()
             await asyncio.gather(fetcher, return_exceptions=True)
@@ -286,7 +287,7 @@ class Worker:
             await asyncio.gather(*chores, return_exceptions=True)
             listening.cancel()
             await asyncio.gather(listening, beats, watching, return_exceptions=True)
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(ConnectionFailedError, RedisError):
                 await heartbeat.clear()
             executor.shutdown(wait=False, cancel_futures=True)
             restore()
@@ -330,7 +331,7 @@ class Worker:
             ),
         ]
 
-    def _install_signals(self, loop: asyncio.AbstractEventLoop) -> Any:
+    def _install_signals(self, loop: asyncio.AbstractEventLoop) -> Callable[[], None]:
         if threading.current_thread() is not threading.main_thread():
             return lambda: None
         installed = []
