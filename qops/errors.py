@@ -5,7 +5,8 @@
     │   ├── InvalidTaskError                bad task type, option or payload
     │   ├── ConfigError                     bad config file, profile or URL
     │   ├── InvalidArgumentError            bad Inspector argument: state, page, day count
-    │   └── InvalidScheduleError            bad cron spec, time zone or periodic entry
+    │   ├── InvalidScheduleError            bad cron spec, time zone or periodic entry
+    │   └── InvalidQueuesError              a worker's queue list or priority spec
     ├── ConnectionFailedError       exit 4  Redis unreachable, or authentication refused
     ├── NotFoundError               exit 3
     │   ├── QueueNotFoundError
@@ -52,6 +53,10 @@ class InvalidArgumentError(InvalidInputError):
 
 class InvalidScheduleError(InvalidInputError):
     """A cron spec, a time zone or a periodic entry is not valid."""
+
+
+class InvalidQueuesError(InvalidInputError):
+    """A queue list or priority spec that a worker cannot serve."""
 
 
 class ConnectionFailedError(QopsError):

@@ -7,12 +7,8 @@ import random
 from collections.abc import Mapping, Sequence
 from functools import reduce
 
-from qops.errors import InvalidInputError
+from qops.errors import InvalidInputError, InvalidQueuesError
 from qops.task import validate_queue
-
-
-class InvalidQueuesError(InvalidInputError):
-    """A queue list or priority spec that cannot be served."""
 
 
 def parse_queues(spec: str) -> dict[str, int]:
