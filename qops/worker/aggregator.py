@@ -20,7 +20,7 @@ import copy
 import inspect
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from qops.enqueue_plan import EnqueuePlan
@@ -29,11 +29,9 @@ from qops.storage import keys, wire
 from qops.storage.broker import AsyncBroker
 from qops.storage.calls import cmd, lua
 from qops.task import Duration, Task
+from qops.worker.handlers import Aggregate
 from qops.worker.options import count, duration
 from qops.worker.periodic import Clock, Periodic
-
-AggregateFunc = Callable[[str, list[Task]], "Task | Awaitable[Task]"]
-"""``fn(group, tasks) -> Task``, plain or ``async``; plain functions run in a thread."""
 
 DEFAULT_GRACE_PERIOD = 60.0
 MAX_INTERVAL = 7.0
@@ -68,7 +66,7 @@ class Aggregator(Periodic):
         broker: AsyncBroker,
         queues: Sequence[str],
         *,
-        aggregate: AggregateFunc | None = None,
+        aggregate: Aggregate | None = None,
         grace_period: Duration = DEFAULT_GRACE_PERIOD,
         max_delay: Duration = 0.0,
         max_size: int = 0,

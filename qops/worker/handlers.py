@@ -18,6 +18,7 @@ Call = Callable[[Task], Awaitable[Any]]
 """A handler as the runtime calls it: awaited, whatever the user's function is."""
 Middleware = Callable[[Task, Call], Awaitable[Any]]
 Aggregate = Callable[[str, list[Task]], "Task | Awaitable[Task]"]
+"""``fn(group, tasks) -> Task``, plain or ``async``; plain functions run in a thread."""
 
 # Resolved chains and matched patterns are cached per task type; a cap keeps a flood of
 # unknown types bounded.
