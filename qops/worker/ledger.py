@@ -172,10 +172,7 @@ class Ledger:
                 chunk = items[s : s + CHUNK]
                 batch.calls.append(self._ack_call(q, chunk, now))
                 batch.plan.append(("ack", [o.job for o in chunk]))
-        back: dict[str, list[Job]] = {}
-        for job in batch.requeues:
-            back.setdefault(job.queue, []).append(job)
-        for q, jobs in back.items():
+        for q, jobs in _by_queue(batch.requeues).items():
             batch.calls.append(
                 lua(
                     "requeue",

@@ -172,10 +172,10 @@ class Processor:
 
     async def _dequeue(self, want: int) -> int:
         got = 0
+        # With an observer, each task comes with its pending_since (dequeue latency).
+        stride = 2 if self.observer is None else 3
         for q in self.order():
             expiry = int(time.time() + self.lease_duration)
-            # With an observer, each task comes with its pending_since (dequeue latency).
-            stride = 2 if self.observer is None else 3
             call = lua("dequeue", self._keys[q], [expiry, want - got, stride - 2])
             # Outcomes waiting to be written ride along, ahead of the dequeue.
             batch = self.ledger.take() if got == 0 else None
