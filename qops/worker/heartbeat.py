@@ -20,6 +20,7 @@ from qops.storage import keys, wire
 from qops.storage.broker import AsyncBroker, RedisError
 from qops.storage.calls import Arg, cmd, lua
 from qops.worker.processor import Processor
+from qops.worker.waiting import wait_at_most
 
 log = logging.getLogger("qops.worker")
 
@@ -69,11 +70,7 @@ class Heartbeat:
                 await self.beat()
             except (ConnectionFailedError, RedisError) as exc:
                 log.error("heartbeat failed: %s", exc)
-            try:
-                async with asyncio.timeout(self.interval):
-                    await stopping.wait()
-            except TimeoutError:
-                pass
+            await wait_at_most(stopping, self.interval)
 
     def server_info(self) -> bytes:
         ident = self.identity

@@ -24,6 +24,7 @@ from qops.storage.calls import Arg, Call, cmd, lua
 from qops.worker.accounting import counter_keys, limit_args
 from qops.worker.jobs import Job
 from qops.worker.observer import WorkerObserver
+from qops.worker.waiting import wait_at_most
 
 log = logging.getLogger("qops.worker")
 
@@ -268,11 +269,7 @@ class Ledger:
         """Drop lapsed leases on time, also while Redis calls hang (they cannot renew them)."""
         while not stopping.is_set():
             self.expire(time.time())
-            try:
-                async with asyncio.timeout(interval):
-                    await stopping.wait()
-            except TimeoutError:
-                pass
+            await wait_at_most(stopping, interval)
 
     async def extend(self) -> None:
         """Extend the lease of every owned task by one lease duration from now."""

@@ -15,6 +15,7 @@ from redis.exceptions import RedisError
 from qops.storage import keys
 from qops.storage.broker import AsyncBroker
 from qops.worker.processor import Processor
+from qops.worker.waiting import wait_at_most
 
 log = logging.getLogger("qops.worker")
 
@@ -51,10 +52,6 @@ class Listener:
                     exc,
                 )
                 self.ready.set()
-                try:
-                    async with asyncio.timeout(RESUBSCRIBE_DELAY):
-                        await stopping.wait()
-                except TimeoutError:
-                    pass
+                await wait_at_most(stopping, RESUBSCRIBE_DELAY)
             finally:
                 await pubsub.aclose()  # type: ignore[no-untyped-call]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import abc
 import asyncio
-import contextlib
 import logging
 import math
 import time
@@ -25,6 +24,7 @@ from qops.storage.broker import AsyncBroker
 from qops.storage.calls import Call
 from qops.task import Duration, validate_queue
 from qops.worker.options import duration
+from qops.worker.waiting import wait_at_most
 
 Clock = Callable[[], float]
 """Returns the time in unix seconds; tests pass one set ahead to make time pass."""
@@ -69,8 +69,7 @@ class Periodic(abc.ABC):
         """
         while not stopping.is_set():
             await self._pass(stopping)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), self.interval)
+            await wait_at_most(stopping, self.interval)
 
     async def _pass(self, stopping: asyncio.Event) -> None:
         job = asyncio.ensure_future(self.run_once())

@@ -36,6 +36,7 @@ from qops.worker.observer import (
     WorkerObserver,
 )
 from qops.worker.queues import QueueOrder
+from qops.worker.waiting import wait_at_most
 
 log = logging.getLogger("qops.worker")
 
@@ -164,11 +165,7 @@ class Processor:
     async def _wait(self, seconds: float) -> None:
         if self._kick.is_set() or not self.fetching:
             return
-        try:
-            async with asyncio.timeout(seconds):
-                await self._kick.wait()
-        except TimeoutError:
-            pass
+        await wait_at_most(self._kick, seconds)
 
     async def _dequeue(self, want: int) -> int:
         got = 0

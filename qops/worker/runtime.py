@@ -33,6 +33,7 @@ from qops.worker.processor import Processor
 from qops.worker.queues import QueueOrder, normalize, parse_queues
 from qops.worker.recoverer import RecoverDelay, Recoverer
 from qops.worker.threads import HandlerThreads
+from qops.worker.waiting import wait_at_most
 
 __all__ = ["Worker", "parse_queues"]
 
@@ -245,9 +246,7 @@ class Worker:
         listening = loop.create_task(listener.run(done))
         watching = loop.create_task(processor.ledger.watch(done, min(1.0, self.heartbeat_interval)))
         chores = [loop.create_task(m.run(maintenance_stop)) for m in self._maintenance(broker)]
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(2.0):
-                await listener.ready.wait()
+        await wait_at_most(listener.ready, 2.0)
         if self.observer is not None:
             self.observer.serving(list(self.queues), self.handlers.patterns)
         fetcher = loop.create_task(processor.fetch())
