@@ -10,10 +10,8 @@ import asyncio
 import logging
 from collections.abc import Iterable
 
-from redis.exceptions import RedisError
-
 from qops.storage import keys
-from qops.storage.broker import AsyncBroker
+from qops.storage.broker import AsyncBroker, RedisError
 from qops.worker.processor import Processor
 from qops.worker.waiting import wait_at_most
 

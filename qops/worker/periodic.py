@@ -16,11 +16,9 @@ import time
 from collections.abc import Callable, Hashable, Sequence
 from typing import TypeVar
 
-from redis.exceptions import RedisError
-
 from qops.connection import mask_url
 from qops.errors import ConnectionFailedError
-from qops.storage.broker import AsyncBroker
+from qops.storage.broker import AsyncBroker, RedisError
 from qops.storage.calls import Call
 from qops.task import Duration, validate_queue
 from qops.worker.options import duration
