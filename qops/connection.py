@@ -65,6 +65,10 @@ def validate_url(url: str) -> str:
     return url
 
 
+# The notice about the embedded Redis is printed once per process.
+_noticed = False
+
+
 @dataclass(frozen=True, slots=True)
 class Target:
     """The Redis to use, and whether it is the embedded one."""
@@ -89,9 +93,6 @@ def resolve(url: str | None = None, profile: str | None = None) -> Target:
             file=sys.stderr,
         )
     return target
-
-
-_noticed = False
 
 
 def redis_server_binary() -> str:
