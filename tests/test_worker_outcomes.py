@@ -349,3 +349,28 @@ async def test_concurrency_limits_running_tasks(redis_url: str, r: redis.Redis) 
         await async_wait_for(lambda: done == 40 and drained(r))
     assert peak == 4
     assert counters(r)[0] == 40
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [b"\xff\xff not a protobuf", wire.encode(wire.TaskMessage(payload=b"no type, no id"))],
+)
+async def test_a_corrupt_message_is_archived_as_it_is_and_the_next_task_runs(
+    redis_url: str, r: redis.Redis, stored: bytes
+) -> None:
+    h = qops.Handlers()
+    ran: list[str] = []
+
+    @h.task("ok")
+    async def ok(task: qops.Task) -> None:
+        ran.append(task.type)
+
+    r.sadd(keys.ALL_QUEUES, Q)
+    r.hset(keys.task(Q, "broken"), mapping={"msg": stored, "state": "pending"})
+    r.lpush(keys.pending(Q), "broken")
+    qops.Client(redis_url).enqueue("ok")
+    async with serving(worker(redis_url, h)):
+        await async_wait_for(lambda: state(r, Q, "broken") == "archived" and ran == ["ok"])
+    assert r.zrange(keys.archived(Q), 0, -1) == [b"broken"]
+    assert r.hget(keys.task(Q, "broken"), "msg") == stored
+    assert r.llen(keys.active(Q)) == 0 and r.zcard(keys.lease(Q)) == 0
