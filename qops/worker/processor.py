@@ -16,9 +16,7 @@ import time
 from concurrent.futures import Executor
 from typing import Any
 
-from google.protobuf.message import DecodeError
-
-from qops.errors import ConnectionFailedError
+from qops.errors import ConnectionFailedError, CorruptTaskError
 from qops.storage import keys, wire
 from qops.storage.broker import AsyncBroker, RedisError
 from qops.storage.calls import lua
@@ -197,11 +195,11 @@ class Processor:
 
     def _start(self, queue: str, raw_id: bytes, raw: bytes, expiry: int, since: bytes) -> None:
         try:
-            msg = wire.TaskMessage.FromString(raw)
-            if not msg.id or not msg.type:
-                raise DecodeError("the message has no task type or id")
-        except DecodeError as exc:
-            self._corrupt(queue, raw_id.decode(errors="replace"), exc, expiry)
+            # Named by its queue only: the task key is built when the message is corrupt,
+            # not for every task.
+            msg = wire.decode_task(raw, queue)
+        except CorruptTaskError as exc:
+            self._corrupt(queue, raw_id.decode(errors="replace"), exc.reason, expiry)
             return
         job = Job(msg, queue, expiry, self.ledger.result)
         self.ledger.own(job)
@@ -212,10 +210,10 @@ class Processor:
             job.kind = self.handlers.pattern_of(msg.type) or UNHANDLED
             self.observer.task_started(queue, job.kind, _waited(job.started, since))
 
-    def _corrupt(self, queue: str, task_id: str, exc: Exception, expiry: int) -> None:
+    def _corrupt(self, queue: str, task_id: str, reason: str, expiry: int) -> None:
         # A message nobody can decode never runs: archive it as is, keeping its bytes.
         log.error(
-            "task %s in queue %s has a corrupt message, archiving it: %s", task_id, queue, exc
+            "task %s in queue %s has a corrupt message, archiving it: %s", task_id, queue, reason
         )
         msg = wire.TaskMessage(id=task_id, queue=queue)
         job = Job(msg, queue, expiry, self.ledger.result)
