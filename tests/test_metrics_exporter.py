@@ -446,3 +446,25 @@ def test_collector_module_is_not_loaded_by_the_cli_or_library() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert json.loads(out) == []
+
+
+def test_a_failure_other_than_redis_is_logged_with_its_traceback(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from qops.metrics import queue_collector
+
+    def broken(inspector: qops.Inspector) -> queue_collector.Snapshot:
+        raise TypeError("a bug in the collection")
+
+    monkeypatch.setattr(queue_collector, "read_snapshot", broken)
+    with qops.Inspector(redis_url) as insp:
+        collector = queue_collector.QueueCollector(insp, timeout=5)
+        collector.start()
+        try:
+            assert collector.refresh() is False
+            record = wait_for(
+                lambda: next((r for r in caplog.records if "cannot collect" in r.message), None)
+            )
+        finally:
+            collector.close()
+    assert record.exc_info is not None and record.exc_info[0] is TypeError

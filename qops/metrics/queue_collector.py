@@ -25,9 +25,10 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from qops.connection import mask_url
-from qops.errors import ConnectionFailedError
+from qops.errors import ConnectionFailedError, QopsError
 from qops.inspector import Inspector
 from qops.models import QueueInfo, ServerInfo
+from qops.storage.broker import RedisError
 
 log = logging.getLogger("qops.metrics")
 
@@ -159,11 +160,14 @@ class QueueCollector(Collector):
         failing = self._failing
         self._failing = error is not None
         if error is not None and not failing:
+            # Redis failing is expected here; anything else is a bug and keeps its traceback.
+            expected = isinstance(error, QopsError | RedisError)
             log.warning(
                 "cannot collect queue metrics from %s: %s; /metrics serves the last values "
                 "with qops_metrics_scrape_ok 0 until Redis answers",
                 self._url,
                 _reason(error),
+                exc_info=None if expected else error,
             )
         elif error is None and failing:
             log.info("collecting queue metrics from %s again", self._url)
