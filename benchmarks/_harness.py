@@ -3,6 +3,7 @@ interpreter, and the printing of figures."""
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -10,7 +11,7 @@ from typing import Any
 
 import redis
 
-from benchmarks import _runner, peers_venv
+from benchmarks import _runner, venvs
 from benchmarks.peers import PEERS
 from tests.redis_server import RedisServer
 
@@ -40,6 +41,34 @@ def redis_server() -> Iterator[str]:
         server.cleanup()
 
 
+def venv_of(name: str) -> venvs.Venv:
+    """The virtualenv the named queue's measurements and workers run in."""
+    own = name != QOPS and PEERS[name].own_venv
+    return venvs.PEERS if own else venvs.BENCH
+
+
+@functools.cache
+def _setup(venv: venvs.Venv) -> tuple[str, str] | _runner.Failed:
+    """The venv's interpreter and what it runs on, made current and checked once per run
+    (`venvs.Venv.describe`), so that every figure of a run comes from the same code."""
+    try:
+        python = venv.python()
+        return python, venv.describe(python)
+    except venvs.VenvError as exc:
+        return _runner.Failed(f"{venv.name}: {exc}")
+
+
+def announce(names: Sequence[str]) -> None:
+    """Print which interpreter each queue runs under, making the venvs when needed."""
+    print("interpreters:", flush=True)
+    for venv in (venvs.BENCH, venvs.PEERS):
+        queues = ", ".join(n for n in names if venv_of(n) is venv)
+        if queues:
+            setup = _setup(venv)
+            shown = setup if isinstance(setup, _runner.Failed) else setup[1]
+            print(f"  {queues}: {shown}", flush=True)
+
+
 def measure(
     url: str,
     name: str,
@@ -48,21 +77,14 @@ def measure(
     args: list[Any],
     timeout: float,
 ) -> Any:
-    """``function(*args)`` of the named queue's module, on a flushed database; qops's
-    modules are named in ``qops_modules``."""
+    """``function(*args)`` of the named queue's module, on a flushed database, under the
+    queue's virtualenv; qops's modules are named in ``qops_modules``."""
     redis.Redis.from_url(url).flushall()
-    python = sys.executable
-    if name in qops_modules:
-        module = qops_modules[name]
-    else:
-        peer = PEERS[name]
-        module = peer.module
-        if peer.own_venv:
-            try:
-                python = peers_venv.python()
-            except peers_venv.PeersVenvError as exc:
-                return _runner.Failed(f"no {peers_venv.VENV.name}: {exc}")
-    return _runner.run(python, module, function, args, timeout)
+    module = qops_modules[name] if name in qops_modules else PEERS[name].module
+    setup = _setup(venv_of(name))
+    if isinstance(setup, _runner.Failed):
+        return setup
+    return _runner.run(setup[0], module, function, args, timeout)
 
 
 def rate(n: int, seconds: Any) -> Any:

@@ -1,7 +1,8 @@
 """Run one measurement in a process of its own, bounded in time.
 
 Each measurement imports only its own queue library, under the interpreter of the virtualenv
-that library lives in, and a hang or crash costs one figure, not the whole run:
+that library lives in (``benchmarks/venvs.py``), and a hang or crash costs one figure, not
+the whole run:
 ``python -m benchmarks._runner MODULE FUNCTION ARGS_JSON`` calls ``MODULE.FUNCTION(*ARGS)``
 and prints its result as one JSON line after `MARK`.
 
@@ -18,12 +19,11 @@ import subprocess
 import sys
 import traceback
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from benchmarks import venvs
 from benchmarks.peers._common import BenchError, Unsupported
 
-REPO = Path(__file__).resolve().parents[1]
 MARK = "BENCH-RESULT "
 # After a timeout, SIGTERM first, so that the measurement stops the worker it started.
 GRACE = 20.0
@@ -53,13 +53,13 @@ Outcome = Any  # the function's JSON result, or Failed / NotOffered
 
 
 def run(python: str, module: str, function: str, args: list[Any], timeout: float) -> Outcome:
-    """``module.function(*args)`` in a child process of ``python``, within ``timeout`` s."""
+    """``module.function(*args)`` in a child process of ``python``, one of the `venvs`'
+    interpreters, within ``timeout`` s."""
     argv = [python, "-m", "benchmarks._runner", module, function, json.dumps(args)]
-    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
     proc = subprocess.Popen(
         argv,
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": path},
+        cwd=venvs.REPO,
+        env=venvs.env(),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

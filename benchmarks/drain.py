@@ -75,6 +75,7 @@ def main() -> None:
     args = parser.parse_args()
     n, samples = (2000, 100) if args.quick else (args.n, args.samples)
     names = _harness.parse_only(args.only, DEFAULT)
+    _harness.announce(names)
 
     drain_runs: dict[str, list[Any]] = {name: [] for name in names}
     latency_runs: dict[str, list[Any]] = {name: [] for name in names}

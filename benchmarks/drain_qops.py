@@ -4,7 +4,8 @@ The worker is a real ``qops worker`` process (concurrency 10 unless told otherwi
 ``benchmarks/drain_qops_app.py``, whose tasks are those of the peers: a no-op that does
 nothing at all, a marker and a stamp. It is measured exactly as they are
 (``benchmarks/peers/_common.py``), and the Inspector then confirms that every task ran. Run
-alone it starts a private redis-server and prints the figures:
+alone it starts a private redis-server and prints the figures, measured as in
+``benchmarks/drain.py``: under ``benchmarks/.venv-bench`` (``benchmarks/venvs.py``).
 
     python benchmarks/drain_qops.py [--n 20000] [--samples 500] [--concurrency 10]
 """
@@ -90,28 +91,39 @@ def main() -> None:
     import argparse
 
     from benchmarks import _harness
+    from benchmarks.drain import DRAIN_TIMEOUT, LATENCY_TIMEOUT
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20_000, help="tasks to drain")
     parser.add_argument("--samples", type=int, default=500, help="latency samples")
     parser.add_argument("--concurrency", type=int, default=10)
     args = parser.parse_args()
+    modules = {_harness.QOPS: "benchmarks.drain_qops"}
+    _harness.announce([_harness.QOPS])
     with _harness.redis_server() as url:
-        redis.Redis.from_url(url).flushall()
-        d = drain(url, args.n, args.concurrency)
-        print(
-            f"drain n={args.n} concurrency={args.concurrency}: "
-            f"{d['tasks_per_s']:,.0f} tasks/s from worker start "
-            f"({d['drain_tasks_per_s']:,.0f} tasks/s from the first marker to the last, "
-            f"startup {d['startup_s']:.2f} s), peak RSS {d['peak_rss_mb']:.1f} MB",
-            flush=True,
+        d = _harness.measure(
+            url, _harness.QOPS, modules, "drain", [url, args.n, args.concurrency], DRAIN_TIMEOUT
         )
-        redis.Redis.from_url(url).flushall()
-        lat = latency(url, args.samples)
-        print(
-            f"latency enqueue->start, idle worker, {lat['samples']} samples: "
-            f"p50 {lat['p50_ms']:.2f} ms, p99 {lat['p99_ms']:.2f} ms"
+        if isinstance(d, dict):
+            print(
+                f"drain n={args.n} concurrency={args.concurrency}: "
+                f"{d['tasks_per_s']:,.0f} tasks/s from worker start "
+                f"({d['drain_tasks_per_s']:,.0f} tasks/s from the first marker to the last, "
+                f"startup {d['startup_s']:.2f} s), peak RSS {d['peak_rss_mb']:.1f} MB",
+                flush=True,
+            )
+        else:
+            print(f"drain: {d}", flush=True)
+        lat = _harness.measure(
+            url, _harness.QOPS, modules, "latency", [url, args.samples], LATENCY_TIMEOUT
         )
+        if isinstance(lat, dict):
+            print(
+                f"latency enqueue->start, idle worker, {lat['samples']} samples: "
+                f"p50 {lat['p50_ms']:.2f} ms, p99 {lat['p99_ms']:.2f} ms"
+            )
+        else:
+            print(f"latency: {lat}")
 
 
 if __name__ == "__main__":

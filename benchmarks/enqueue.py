@@ -40,6 +40,7 @@ def main() -> None:
     args = parser.parse_args()
     n, repeat = (2000, 1) if args.quick else (args.n, args.repeat)
     names = _harness.parse_only(args.only, DEFAULT)
+    _harness.announce(names)
 
     # Rounds go over every queue in turn, so that load from other processes on a shared
     # machine falls on all of them alike instead of on whichever ran at a bad moment.

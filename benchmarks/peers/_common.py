@@ -9,7 +9,8 @@ task takes the time it was sent and RPUSHes ``time.time() - sent`` to `LATENCY_K
 first act. Worker and driver run on one machine, so their clocks are one.
 
 Only the standard library and redis-py are used here: the modules run under the peers' own
-virtualenv too (see ``benchmarks/peers_venv.py``).
+virtualenv too (see ``benchmarks/venvs.py``). Workers inherit the measuring process's
+environment, and with it its virtualenv's ``sys.path``.
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ def app_url() -> str:
 
 
 def executable(name: str) -> str:
-    """A console script installed beside the running interpreter (the peer's own CLI)."""
+    """A console script installed beside the running interpreter: the queue's own CLI, from
+    the virtualenv the measurement runs in."""
     path = Path(sys.executable).parent / name
     if not path.exists():
         raise BenchError(f"{name} is not installed beside {sys.executable}")
@@ -129,8 +131,7 @@ class Worker:
     def __init__(self, argv: Sequence[str], url: str) -> None:
         self.argv = list(argv)
         log_fd, self.log = tempfile.mkstemp(prefix="bench-worker-", suffix=".log")
-        path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
-        env = {**os.environ, URL_ENV: url, "PYTHONPATH": path}
+        env = {**os.environ, URL_ENV: url}
         self.started = time.monotonic()
         # The markers record wall-clock time.
         self.started_at = time.time()
