@@ -93,6 +93,7 @@ def main() -> None:
                         "drain_tasks_per_s": "after startup /s",
                         "startup_s": "startup s",
                         "peak_rss_mb": "peak RSS MB",
+                        "running_rss_mb": "running RSS MB",
                     },
                 )
                 print(f"  round {round_ + 1}: {name:<9} drain    {shown}", flush=True)
@@ -119,9 +120,10 @@ def _report(names: list[str], drains: dict[str, Any], latencies: dict[str, Any])
                 _figure(d.get("drain_tasks_per_s")),
                 _figure(d.get("startup_s")),
                 _figure(d.get("peak_rss_mb")),
+                _figure(d.get("running_rss_mb")),
             ]
         else:
-            row += [notes.cell(d), "-", "-", "-", "-"]
+            row += [notes.cell(d), "-", "-", "-", "-", "-"]
         if isinstance(lat, dict):
             row += [
                 _figure(lat.get("p50_ms")),
@@ -132,13 +134,15 @@ def _report(names: list[str], drains: dict[str, Any], latencies: dict[str, Any])
             row += [notes.cell(lat), "-", "-"]
         rows.append(row)
     header = ["queue", "drain tasks/s", "ratio", "after startup /s", "startup s", "peak RSS MB",
-              "p50 ms", "p99 ms", "samples"]  # fmt: skip
+              "running RSS MB", "p50 ms", "p99 ms", "samples"]  # fmt: skip
     print()
     print(_harness.table(header, rows))
     if notes.reasons:
         print(notes)
     print("ratio: the queue's drain rate / qops's (below 1: qops is faster);")
     print("after startup: n / time from the first marker to the last")
+    print("peak RSS: the worker's processes over their whole lives, start-up included (a CLI")
+    print("  that execs into the worker counts); running RSS: once tasks run")
     print("workers:")
     for name in names:
         print(f"  {name}: {QOPS_WORKER if name == QOPS else PEERS[name].worker}")

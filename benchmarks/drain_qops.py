@@ -109,7 +109,8 @@ def main() -> None:
                 f"drain n={args.n} concurrency={args.concurrency}: "
                 f"{d['tasks_per_s']:,.0f} tasks/s from worker start "
                 f"({d['drain_tasks_per_s']:,.0f} tasks/s from the first marker to the last, "
-                f"startup {d['startup_s']:.2f} s), peak RSS {d['peak_rss_mb']:.1f} MB",
+                f"startup {d['startup_s']:.2f} s), peak RSS {d['peak_rss_mb']:.1f} MB "
+                f"({d['running_rss_mb']:.1f} MB once tasks run)",
                 flush=True,
             )
         else:

@@ -3,7 +3,7 @@
 - ``enqueue_one(url, n) -> seconds`` for ``n`` single enqueue calls;
 - ``enqueue_bulk(url, n) -> seconds`` for ``n`` tasks through the peer's bulk API;
 - ``drain(url, n, concurrency=10) -> {tasks_per_s, drain_tasks_per_s, peak_rss_mb,
-  startup_s, seconds}`` (see `_common.drain`);
+  running_rss_mb, startup_s, seconds}`` (see `_common.drain`);
 - ``latency(url, samples) -> {p50_ms, p99_ms, samples}``;
 
 `PEERS` says how each worker runs and what its bulk API is.

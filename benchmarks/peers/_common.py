@@ -19,6 +19,7 @@ import contextlib
 import importlib
 import math
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -146,6 +147,7 @@ class Worker:
         )
         os.close(log_fd)
         self.peak_rss_mb = 0.0
+        self.running_rss_mb = 0.0
 
     def log_tail(self, lines: int = 8) -> str:
         text = Path(self.log).read_text(errors="replace").strip().splitlines()
@@ -156,17 +158,20 @@ class Worker:
         if code is not None:
             raise BenchError(f"worker exited with status {code}: {self.log_tail()}")
 
-    def sample_rss(self) -> None:
-        """Add the current resident memory of the worker's processes to the peak."""
-        total = 0
-        for pid in _session_members(self.proc.pid):
-            total += _status_kb(pid, "VmRSS")
-        self.peak_rss_mb = max(self.peak_rss_mb, total / 1024)
+    def sample_rss(self, running: bool) -> None:
+        """Add the current resident memory of the worker's processes to the peak, and to the
+        running peak once ``running`` (a task has run)."""
+        total = sum(_status_kb(pid, "VmRSS") for pid in _session_members(self.proc.pid)) / 1024
+        self.peak_rss_mb = max(self.peak_rss_mb, total)
+        if running:
+            self.running_rss_mb = max(self.running_rss_mb, total)
 
     def final_rss(self) -> None:
-        # Each process's own high-water mark catches peaks between samples.
-        total = sum(_status_kb(pid, "VmHWM") for pid in _session_members(self.proc.pid))
-        self.peak_rss_mb = max(self.peak_rss_mb, total / 1024)
+        """Add each process's own high-water mark, which catches peaks between samples. An
+        exec resets it: it covers the process image that runs the tasks."""
+        total = sum(_status_kb(pid, "VmHWM") for pid in _session_members(self.proc.pid)) / 1024
+        self.running_rss_mb = max(self.running_rss_mb, total)
+        self.peak_rss_mb = max(self.peak_rss_mb, total)
 
     def stop(self) -> None:
         """SIGTERM, as a service manager stops a worker; SIGKILL what is left after 15 s."""
@@ -180,6 +185,12 @@ class Worker:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
+        # The worker is the measuring process's only child, so this is its high-water mark
+        # over its whole life, and an exec does not reset it as it resets VmHWM: the peak of
+        # a CLI that execs into the worker proper (qops worker) counts too, which samples
+        # catch only by chance.
+        lifetime_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        self.peak_rss_mb = max(self.peak_rss_mb, lifetime_kb / 1024)
         os.unlink(self.log)
 
     def __enter__(self) -> Worker:
@@ -244,8 +255,10 @@ def drain(
     Returns:
         ``tasks_per_s``: n / seconds from the worker's start until the last marker ran,
         start-up included; ``drain_tasks_per_s``: n / seconds from the first marker to the
-        last; ``startup_s`` until the first marker ran; ``peak_rss_mb`` of the worker's
-        processes together; ``seconds`` from start to the last marker.
+        last; ``startup_s`` until the first marker ran; ``peak_rss_mb``, the most the
+        worker's processes held together over their whole lives, start-up included;
+        ``running_rss_mb``, the same once tasks run (see `Worker.final_rss`); ``seconds``
+        from start to the last marker.
 
     Raises:
         BenchError: The worker died, did not start or finish in time, or the queue does not
@@ -272,7 +285,7 @@ def drain(
                 left = unfinished(total) or "nothing left, yet the marker never ran"
                 raise BenchError(f"the last marker did not run within {timeout:.0f} s: {left}")
             if polls % 5 == 0:
-                worker.sample_rss()
+                worker.sample_rss(running=first is not None)
             polls += 1
             time.sleep(POLL)
         _settle(unfinished, total, worker)
@@ -284,6 +297,7 @@ def drain(
         "tasks_per_s": n / ended,
         "drain_tasks_per_s": n / (ended - started),
         "peak_rss_mb": worker.peak_rss_mb,
+        "running_rss_mb": worker.running_rss_mb,
         "startup_s": started,
         "seconds": ended,
     }
