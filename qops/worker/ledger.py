@@ -19,9 +19,9 @@ from typing import Any
 
 from qops.errors import ConnectionFailedError
 from qops.storage import keys
+from qops.storage.accounting import counter_keys, limit_args
 from qops.storage.broker import AsyncBroker, RedisError
 from qops.storage.calls import Arg, Call, cmd, lua
-from qops.worker.accounting import counter_keys, limit_args
 from qops.worker.jobs import Job
 from qops.worker.observer import WorkerObserver
 from qops.worker.waiting import wait_at_most

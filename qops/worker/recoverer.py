@@ -28,10 +28,10 @@ from typing import Any, TypeAlias
 
 from qops.errors import CorruptTaskError, LeaseExpiredError
 from qops.storage import keys, wire
+from qops.storage.accounting import counter_keys, limit_args
 from qops.storage.broker import AsyncBroker
 from qops.storage.calls import Call, lua
 from qops.task import Duration, Task
-from qops.worker.accounting import counter_keys, limit_args
 from qops.worker.backoff import RetryDelay
 from qops.worker.observer import WorkerObserver
 from qops.worker.options import count, duration

@@ -1,6 +1,7 @@
-"""What ack.lua and recover.lua share: the processed and failed counters, and Asynq's limits.
+"""Asynq's processed and failed counters, and its limits on them and on the archive.
 
-Both scripts take the counter keys and the limit arguments in the same order, built here.
+ack.lua and recover.lua take the counter keys and the limit arguments in the same order,
+built here. The limits are storage facts, so anything that archives can use them.
 """
 
 from __future__ import annotations
