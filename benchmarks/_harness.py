@@ -7,6 +7,7 @@ import functools
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import redis
@@ -67,6 +68,16 @@ def announce(names: Sequence[str]) -> None:
             setup = _setup(venv)
             shown = setup if isinstance(setup, _runner.Failed) else setup[1]
             print(f"  {queues}: {shown}", flush=True)
+
+
+def qops_executable() -> str:
+    """The ``qops`` command as users install it (``benchmarks/.venv-bench``), for the scripts
+    that measure a ``qops`` process; says which it is, and exits when it cannot be had."""
+    setup = _setup(venvs.BENCH)
+    if isinstance(setup, _runner.Failed):
+        sys.exit(str(setup))
+    print(f"qops: {setup[1]}", flush=True)
+    return str(Path(setup[0]).parent / "qops")
 
 
 def measure(

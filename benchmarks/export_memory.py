@@ -2,7 +2,8 @@
 
 Seeds ``--small`` and then ``--n`` pending tasks (about 200-byte JSON payloads) on a private
 redis-server, runs ``qops export`` in a subprocess for each, and prints the subprocess's peak
-RSS (from ``wait4``), its wall time and the size of the file written.
+RSS (from ``wait4``), its wall time and the size of the file written. ``qops`` is the one in
+``benchmarks/.venv-bench``, installed as users install it (``benchmarks/venvs.py``).
 
     python -m benchmarks.export_memory [--n 100000] [--small 1000] [--format jsonl|csv]
 """
@@ -12,19 +13,17 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import redis
 
-from benchmarks import _harness
+from benchmarks import _harness, venvs
 from qops import Client, Task
 
 QUEUE = "export-bench"
 CHUNK = 5000
-QOPS_BIN = str(Path(sys.executable).parent / "qops")
 
 
 def seed(url: str, n: int) -> None:
@@ -41,13 +40,13 @@ def seed(url: str, n: int) -> None:
                 raise SystemExit(f"seeding failed: {failures[0]}")
 
 
-def export(url: str, fmt: str, out: Path) -> tuple[float, float]:
+def export(qops_bin: str, url: str, fmt: str, out: Path) -> tuple[float, float]:
     """(peak RSS in MiB, seconds) of one ``qops export`` run."""
-    args = [QOPS_BIN, "export", "-q", QUEUE, "-s", "pending", "-f", fmt, "-o", str(out)]
+    args = [qops_bin, "export", "-q", QUEUE, "-s", "pending", "-f", fmt, "-o", str(out)]
     started = time.perf_counter()
     proc = subprocess.Popen(
         args,
-        env={**os.environ, "QOPS_REDIS_URL": url},
+        env={**venvs.env(), "QOPS_REDIS_URL": url},
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -66,12 +65,13 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=1000, help="tasks in the baseline run")
     parser.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
     args = parser.parse_args()
+    qops_bin = _harness.qops_executable()
     with _harness.redis_server() as url, tempfile.TemporaryDirectory() as tmp:
         rows = []
         for n in (args.small, args.n):
             seed(url, n)
             out = Path(tmp) / f"export-{n}.{args.format}"
-            rss, seconds = export(url, args.format, out)
+            rss, seconds = export(qops_bin, url, args.format, out)
             lines = sum(1 for _ in out.open())
             assert lines == n + (args.format == "csv"), f"exported {lines} lines for {n} tasks"
             size_mib = out.stat().st_size / 2**20

@@ -12,32 +12,31 @@ For each queue count, on one private redis-server: every queue gets a few tasks 
 - for comparison, the per-queue way Asynq's collector reads the same data: the queue list,
   then one request per queue (``Inspector.queue_info`` in a loop).
 
+The exporter is the ``qops`` of ``benchmarks/.venv-bench``, installed as users install it
+(``benchmarks/venvs.py``); the collection timed in this process runs under the interpreter
+this script runs under.
+
     python -m benchmarks.metrics_scrape [--queues 10,500] [--scrapes 20]
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import redis
 from redis.connection import AbstractConnection
 
 import qops
-from benchmarks import _harness
+from benchmarks import _harness, venvs
 from qops.metrics.queue_collector import read_snapshot
 from tests.redis_server import free_port
-
-QOPS_BIN = str(Path(sys.executable).parent / "qops")
 
 
 def seed(url: str, queues: int) -> None:
@@ -67,13 +66,13 @@ def command_stats(r: redis.Redis) -> tuple[int, int]:
 
 
 @contextmanager
-def exporter(url: str) -> Iterator[int]:
+def exporter(qops_bin: str, url: str) -> Iterator[int]:
     port = free_port()
     proc = subprocess.Popen(
-        [QOPS_BIN, "metrics", "serve", "--port", str(port), "--min-interval", "0",
+        [qops_bin, "metrics", "serve", "--port", str(port), "--min-interval", "0",
          "--redis-url", url, "--quiet"],
         stderr=subprocess.DEVNULL,
-        env={**os.environ},
+        env=venvs.env(),
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 20
@@ -127,11 +126,11 @@ def per_call(fn: Callable[[], Any], repeat: int) -> tuple[float, float]:
     return count[0] / repeat, statistics.median(times) * 1000
 
 
-def measure(url: str, queues: int, scrapes: int) -> list[str]:
+def measure(qops_bin: str, url: str, queues: int, scrapes: int) -> list[str]:
     r = redis.Redis.from_url(url)
     r.flushall()
     seed(url, queues)
-    with exporter(url) as port:
+    with exporter(qops_bin, url) as port:
         scrape(port)
         before = command_stats(r)
         walls, sizes = [], []
@@ -169,9 +168,10 @@ def main() -> None:
     args = parser.parse_args()
     counts = [int(c) for c in args.queues.split(",")]
     rows = []
+    qops_bin = _harness.qops_executable()
     with _harness.redis_server() as url:
         for n in counts:
-            rows.append(measure(url, n, args.scrapes))
+            rows.append(measure(qops_bin, url, n, args.scrapes))
             print(f"  {n} queues done", flush=True)
     header = [
         "queues", "scrape ms", "worst ms", "collect ms", "round trips", "commands",
