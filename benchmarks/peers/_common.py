@@ -19,7 +19,6 @@ import contextlib
 import importlib
 import math
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -48,6 +47,29 @@ SETTLE_TIMEOUT = 15.0
 # millisecond timestamp (arq) cannot put a marker among the no-ops.
 ORDER_GAP = 0.005
 _PAGE = os.sysconf("SC_PAGE_SIZE")
+# Starts the worker (argv after -c) in a session of its own and reports its pid, the time just
+# before it started, and at its end its lifetime high-water mark, which an exec keeps (qops
+# worker's CLI execs into the worker proper, and VmHWM starts afresh there). It runs with
+# python -S, so the high-water mark it passes on at fork is a few MB, below any worker's: a
+# worker forked from the measuring process would start out with the measuring process's.
+_LAUNCHER = """
+import os, resource, sys, time
+argv = sys.argv[1:]
+started_at = time.time()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.setsid()
+        os.dup2(2, 1)
+        os.execvp(argv[0], argv)
+    except OSError as exc:
+        print(f"cannot start {argv[0]}: {exc}", file=sys.stderr, flush=True)
+    os._exit(127)
+print(pid, repr(started_at), flush=True)
+_, status = os.waitpid(pid, 0)
+maxrss_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(maxrss_kb, os.waitstatus_to_exitcode(status), flush=True)
+"""
 
 
 class BenchError(Exception):
@@ -122,7 +144,8 @@ def _status_kb(pid: int, field: str) -> int:
 
 class Worker:
     """A peer's worker started as its users start it: its own CLI, in a process session of
-    its own so that it and every process it forks can be measured and stopped together.
+    its own so that it and every process it forks can be measured and stopped together. A
+    small launcher process (`_LAUNCHER`) forks it and reports its lifetime high-water mark.
 
     Args:
         argv: The command line.
@@ -134,34 +157,52 @@ class Worker:
         log_fd, self.log = tempfile.mkstemp(prefix="bench-worker-", suffix=".log")
         env = {**os.environ, URL_ENV: url}
         self.started = time.monotonic()
-        # The markers record wall-clock time.
-        self.started_at = time.time()
         self.proc = subprocess.Popen(
-            self.argv,
+            [sys.executable, "-S", "-c", _LAUNCHER, *self.argv],
             cwd=REPO,
             env=env,
             stdin=subprocess.DEVNULL,
-            stdout=log_fd,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            stdout=subprocess.PIPE,
+            stderr=log_fd,
+            text=True,
         )
         os.close(log_fd)
+        assert self.proc.stdout is not None
+        started = self.proc.stdout.readline().split()
+        if len(started) != 2:
+            self.proc.wait()
+            reason = self.log_tail()
+            os.unlink(self.log)
+            raise BenchError(f"the worker's launcher failed: {reason}")
+        self.pid = int(started[0])
+        # The markers record wall-clock time.
+        self.started_at = float(started[1])
         self.peak_rss_mb = 0.0
         self.running_rss_mb = 0.0
+        self._end: tuple[int, str] | None = None
 
     def log_tail(self, lines: int = 8) -> str:
         text = Path(self.log).read_text(errors="replace").strip().splitlines()
         return " | ".join(text[-lines:])
 
+    def _ended(self) -> tuple[int, str]:
+        """The launcher's last words, once it exited: lifetime high-water mark in KiB, and
+        the worker's exit status (``?`` when the launcher was killed first)."""
+        if self._end is None:
+            assert self.proc.stdout is not None
+            words = self.proc.stdout.read().split()
+            self._end = (int(words[0]), words[1]) if len(words) == 2 else (0, "?")
+        return self._end
+
     def check_alive(self) -> None:
-        code = self.proc.poll()
-        if code is not None:
-            raise BenchError(f"worker exited with status {code}: {self.log_tail()}")
+        if self.proc.poll() is not None:
+            status = self._ended()[1]
+            raise BenchError(f"worker exited with status {status}: {self.log_tail()}")
 
     def sample_rss(self, running: bool) -> None:
         """Add the current resident memory of the worker's processes to the peak, and to the
         running peak once ``running`` (a task has run)."""
-        total = sum(_status_kb(pid, "VmRSS") for pid in _session_members(self.proc.pid)) / 1024
+        total = sum(_status_kb(pid, "VmRSS") for pid in _session_members(self.pid)) / 1024
         self.peak_rss_mb = max(self.peak_rss_mb, total)
         if running:
             self.running_rss_mb = max(self.running_rss_mb, total)
@@ -169,28 +210,25 @@ class Worker:
     def final_rss(self) -> None:
         """Add each process's own high-water mark, which catches peaks between samples. An
         exec resets it: it covers the process image that runs the tasks."""
-        total = sum(_status_kb(pid, "VmHWM") for pid in _session_members(self.proc.pid)) / 1024
+        total = sum(_status_kb(pid, "VmHWM") for pid in _session_members(self.pid)) / 1024
         self.running_rss_mb = max(self.running_rss_mb, total)
         self.peak_rss_mb = max(self.peak_rss_mb, total)
 
     def stop(self) -> None:
-        """SIGTERM, as a service manager stops a worker; SIGKILL what is left after 15 s."""
+        """SIGTERM, as a service manager stops a worker; SIGKILL what is left after 15 s.
+        Then the worker's lifetime high-water mark joins the peak."""
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(15)
         deadline = time.monotonic() + 5
-        while _session_members(self.proc.pid) and time.monotonic() < deadline:
+        while _session_members(self.pid) and time.monotonic() < deadline:
             time.sleep(0.05)
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
+            os.killpg(self.pid, signal.SIGKILL)
         self.proc.wait()
-        # The worker is the measuring process's only child, so this is its high-water mark
-        # over its whole life, and an exec does not reset it as it resets VmHWM: the peak of
-        # a CLI that execs into the worker proper (qops worker) counts too, which samples
-        # catch only by chance.
-        lifetime_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        self.peak_rss_mb = max(self.peak_rss_mb, lifetime_kb / 1024)
+        self.peak_rss_mb = max(self.peak_rss_mb, self._ended()[0] / 1024)
         os.unlink(self.log)
 
     def __enter__(self) -> Worker:
