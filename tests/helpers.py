@@ -1,9 +1,12 @@
-"""Polling with a timeout, for tests that wait on something another process or task does."""
+"""Test utilities: polling with a timeout, and what a fresh interpreter imports."""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import json
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -41,3 +44,19 @@ async def async_wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s")
         await asyncio.sleep(interval)
+
+
+def modules_loaded(code: str, *packages: str, argv: tuple[str, ...] = ()) -> list[str]:
+    """The modules of ``packages`` loaded by a fresh interpreter once it has run ``code``."""
+    probe = (
+        f"{code}\n"
+        "import json as _json, sys as _sys\n"
+        f"_packages = {packages!r}\n"
+        "print(_json.dumps(sorted(m for m in _sys.modules "
+        "if any(m == p or m.startswith(p + '.') for p in _packages))))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe, *argv], capture_output=True, text=True, check=True, timeout=60
+    )
+    loaded: list[str] = json.loads(out.stdout.splitlines()[-1])
+    return loaded

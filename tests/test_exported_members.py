@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
 
 import qops
 from qops import errors
+from tests.helpers import modules_loaded
 
 PUBLIC_API = [
     "AsyncClient",
@@ -80,16 +77,6 @@ def test_an_unknown_name_is_an_attribute_error() -> None:
 
 
 def test_the_whole_api_loads_without_the_cli_or_the_dashboard() -> None:
-    code = (
-        "import json, sys\n"
-        "import qops\n"
-        "bare = sorted(m for m in ('redis', 'google.protobuf') if m in sys.modules)\n"
-        "from qops import *\n"
-        "heavy = sorted(m for m in ('textual', 'typer', 'rich', 'prometheus_client') "
-        "if m in sys.modules)\n"
-        "print(json.dumps([bare, heavy]))\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    )
-    assert json.loads(out.stdout) == [[], []]
+    assert modules_loaded("import qops", "redis", "google.protobuf") == []
+    heavy = ("textual", "typer", "rich", "prometheus_client")
+    assert modules_loaded("from qops import *", *heavy) == []

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -19,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import qops
 from tests.conftest import FIXTURES
-from tests.helpers import wait_for
+from tests.helpers import modules_loaded, wait_for
 from tests.qops_cli import QOPS, error_line
 from tests.qops_cli import qops as run_qops
 from tests.redis_server import RedisServer, free_port, load_fixture
@@ -437,15 +435,8 @@ def test_port_in_use_exits_1(redis_url: str, tmp_path: Path, exporters: list[Exp
 
 
 def test_collector_module_is_not_loaded_by_the_cli_or_library() -> None:
-    code = (
-        "import sys, json, qops, qops.client, qops.inspector, qops.cli.main\n"
-        "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('prometheus_client',"
-        " 'qops.metrics')))))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    assert json.loads(out) == []
+    code = "import qops, qops.client, qops.inspector, qops.cli.main"
+    assert modules_loaded(code, "prometheus_client", "qops.metrics") == []
 
 
 def test_a_failure_other_than_redis_is_logged_with_its_traceback(
