@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from qops.enqueue_plan import PreparedTask
+from qops.errors import InvalidTaskError
 from qops.models import SchedulerEntry
 from qops.periodic import Entry
 
@@ -83,7 +84,7 @@ def due(
                 continue
             try:
                 plan.append((st, tick, PreparedTask(st.entry.task_for(tick), now)))
-            except ValueError as exc:
+            except InvalidTaskError as exc:
                 given_up.append(Firing(st.entry.id, utc(tick), "failed"))
                 log.error("entry %s: tick %s not enqueued: %s", st.entry.id, iso(tick), exc)
                 st.next = schedule.next_after(tick)
