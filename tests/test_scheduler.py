@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +23,7 @@ from qops.errors import (
 )
 from qops.periodic import ENTRY_HEADER, TICK_HEADER, go_duration, go_quote, unix_date
 from qops.storage import keys, wire
-from tests.helpers import async_wait_for
+from tests.helpers import async_wait_for, wait_for
 from tests.redis_server import RedisServer
 
 DUMP = Path(__file__).parent / "fixtures" / "asynq-v0.26.0-dump.txt"
@@ -101,6 +102,21 @@ async def test_every_enqueues_once_per_tick(make, clock, r) -> None:
     [model] = s.entries()
     assert model.prev_enqueue_at == datetime.fromtimestamp(T0 + 60, UTC)
     assert model.next_enqueue_at == datetime.fromtimestamp(T0 + 90, UTC)
+
+
+async def test_a_tick_whose_deadline_has_passed_fails_and_the_next_one_is_planned(
+    make, clock, r
+) -> None:
+    s = make()
+    deadline = time.time() + 0.05
+    entry = s.register("@every 30s", "ping", deadline=deadline)
+    wait_for(lambda: time.time() > deadline)  # the task's deadline is checked on the real clock
+    clock.t = T0 + 30
+    [f] = await s.run_due()
+    assert (f.outcome, f.entry_id, f.tick.timestamp()) == ("failed", entry, T0 + 30)
+    assert pending(r) == []
+    [model] = s.entries()
+    assert model.next_enqueue_at == datetime.fromtimestamp(T0 + 60, UTC)
 
 
 async def test_five_field_spec_with_lists_ranges_and_steps(make, clock, r) -> None:
