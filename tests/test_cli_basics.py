@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,9 +15,11 @@ from typing import Any
 import pytest
 import typer.main
 
+from qops import Client, Task
+from qops import __version__ as qops_version
 from qops.cli import common
 from qops.cli.main import app
-from tests.qops_cli import QOPS, qops
+from tests.qops_cli import QOPS, error_line, qops
 from tests.redis_server import RedisServer
 
 ROOT = Path(__file__).parent.parent
@@ -61,6 +64,7 @@ def test_help_lists_exit_codes_and_the_commands() -> None:
         "4  Redis unreachable or authentication refused",
         "5  confirmation needed but not on a terminal (pass --yes)",
         "130  interrupted",
+        "141  stdout closed early (| head): stopped quietly, as by SIGPIPE",
     ):
         assert line in lines
     for name in ("enqueue", "queue", "task", "export", "import", "stats", "server", "config"):
@@ -99,12 +103,129 @@ def test_errors_are_one_line_without_traceback_unless_debug(tmp_path: Path) -> N
     assert result.code == 4
     assert result.err.count("\n") == 1
     assert "Traceback" not in result.err
-    debug = qops("queue", "ls", "-u", url, "--debug")
-    assert debug.code != 0
-    assert "Traceback" in debug.err
     bad_url = qops("queue", "ls", "-u", "http://x")
     assert bad_url.code == 2
     assert "scheme must be one of" in bad_url.err
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["queue", "ls", "-u", "redis://127.0.0.1:1"], 4),
+        (["queue", "inspect", "nope"], 3),
+        (["task", "show", "nope", "-q", "default"], 3),
+        (["enqueue", "t", "--in", "soon"], 2),
+        (["queue", "history", "nope"], 3),
+    ],
+)
+def test_debug_adds_the_traceback_and_keeps_the_exit_code(
+    redis_url: str, args: list[str], code: int
+) -> None:
+    qops("enqueue", "seed", url=redis_url)
+    plain = qops(*args, url=redis_url)
+    debug = qops("--debug", *args, url=redis_url)
+    assert plain.code == debug.code == code, debug
+    assert "Traceback" in debug.err
+    assert "Traceback" not in plain.err
+    # The error line still comes, after the traceback.
+    assert error_line(debug) == error_line(plain)
+
+
+def closed_pipe_run(*args: str, url: str | None = None) -> subprocess.CompletedProcess[str]:
+    """``qops ARGS`` writing to a pipe whose reader is already gone, as after ``| head``."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    env = {**os.environ, **({"QOPS_REDIS_URL": url} if url else {})}
+    try:
+        return subprocess.run(
+            [QOPS, *args], stdout=write_end, stderr=subprocess.PIPE, text=True, env=env,
+            timeout=60, check=False,
+        )  # fmt: skip
+    finally:
+        os.close(write_end)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["queue", "ls"],
+        ["queue", "ls", "--json"],
+        ["task", "ls", "-q", "default", "-s", "pending"],
+        ["export", "-q", "default", "-s", "pending"],
+        ["queue", "inspect", "default"],
+        ["version"],
+    ],
+)
+def test_a_closed_stdout_ends_quietly_as_sigpipe_does(redis_url: str, args: list[str]) -> None:
+    qops("enqueue", "t", "-p", '{"n": 1}', url=redis_url)
+    result = closed_pipe_run(*args, url=redis_url)
+    assert result.stderr == ""
+    assert result.returncode == -signal.SIGPIPE
+
+
+def test_export_into_head_stops_quietly(redis_url: str) -> None:
+    with Client(redis_url) as client:
+        client.enqueue_many([Task("t", {"n": i, "pad": "x" * 200}) for i in range(3000)])
+    # What a shell runs for `qops export ... | head -1`: one line read, then the pipe closed.
+    proc = subprocess.Popen(
+        [QOPS, "export", "-q", "default", "-s", "pending"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "QOPS_REDIS_URL": redis_url},
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    assert json.loads(proc.stdout.readline())["type"] == "t"
+    proc.stdout.close()
+    with proc.stderr:
+        assert proc.stderr.read() == ""
+    assert proc.wait(60) == -signal.SIGPIPE
+    shell = subprocess.run(
+        ["bash", "-c", f"set -o pipefail; {QOPS} export -q default -s pending | head -1"],
+        capture_output=True, text=True, env={**os.environ, "QOPS_REDIS_URL": redis_url},
+        timeout=60, check=False,
+    )  # fmt: skip
+    assert shell.returncode == 128 + signal.SIGPIPE
+    assert shell.stderr == ""
+    assert len(shell.stdout.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "where", "words"),
+    [
+        (["task", "ls", "-q", "default", "-s", "bogus"], "qops task ls", "'bogus' is not one of"),
+        (["task", "ls", "-q", "default"], "qops task ls", "missing option '--state'"),
+        (["enqueue", "x", "--max-retry", "-1"], "qops enqueue", "--max-retry"),
+        (["task", "show", "ID"], "qops task show", "missing option '--queue' / '-q'"),
+        (["queue", "ls", "--bogus"], "qops queue ls", "no such option: --bogus"),
+        (["nonsense"], "qops", "no such command 'nonsense'"),
+        (["queue", "pause"], "qops queue pause", "missing argument"),
+    ],
+)
+def test_usage_errors_are_one_line(args: list[str], where: str, words: str) -> None:
+    result = qops(*args, url="redis://127.0.0.1:1/0")
+    assert result.code == 2, result
+    assert result.out == ""
+    assert result.err.endswith(f" (see '{where} --help')\n"), result.err
+    assert result.err.count("\n") == 1, result.err
+    assert words in error_line(result)
+
+
+def test_version_flag_and_command() -> None:
+    for args in (["--version"], ["version"]):
+        result = qops(*args)
+        assert (result.code, result.out, result.err) == (0, qops_version + "\n", "")
+
+
+def test_help_shows_no_value_after_flags_and_wraps_choices_at_bars() -> None:
+    for args in (["--help"], ["task", "ls", "--help"], ["export", "--help"], ["worker", "--help"]):
+        result = qops(*args, env={"COLUMNS": "80"})
+        assert result.code == 0
+        assert "<bool>" not in result.out
+        assert re.search(r"--json +Print JSON on stdout", result.out), result.out
+    states = qops("task", "ls", "--help", env={"COLUMNS": "80"}).out
+    for state in ("active", "pending", "aggregating", "scheduled", "retry", "archived"):
+        assert re.search(rf"(?<![a-z]){state}\|", states), f"{state!r} is cut:\n{states}"
+    assert re.search(r"(?<![a-z])completed>", states)
 
 
 def test_no_color_when_piped_or_no_color(redis_url: str) -> None:
@@ -190,7 +311,8 @@ def test_ctrl_c_exits_130(redis_url: str) -> None:
     # A full chunk gets enqueued and its ids printed: the command is running, waiting on stdin.
     proc.stdin.write("".join('{"type": "t"}\n' for _ in range(1000)))
     proc.stdin.flush()
-    assert proc.stdout.readline().strip()
+    line = proc.stdout.readline()
+    assert line.strip(), f"exit {proc.poll()}: {proc.stderr.read() if not line else ''}"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=10)
     assert proc.returncode == 130

@@ -115,7 +115,7 @@ def test_bad_input_exits_2_and_writes_nothing(
 
 def test_usage_errors_exit_2(redis_url: str, r: redis.Redis) -> None:
     for args, message in [
-        (["--bogus"], "No such option"),
+        (["--bogus"], "no such option"),
         (["--max-retry", "-1"], "--max-retry"),
         ([], "give a task TYPE, or --batch FILE"),
     ]:

@@ -7,14 +7,18 @@ command decorated with `command` gets them added to its signature).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import json
 import os
+import shutil
+import signal
 import sys
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar, cast
 
 import typer
 from rich.console import Console
@@ -44,6 +48,7 @@ EXIT_CODES_HELP = "\n".join(
         "  4  Redis unreachable or authentication refused",
         "  5  confirmation needed but not on a terminal (pass --yes)",
         "130  interrupted",
+        "141  stdout closed early (| head): stopped quietly, as by SIGPIPE",
     ]
 )
 
@@ -123,7 +128,12 @@ NoColorOpt = Annotated[
     typer.Option("--no-color", help="No colour (also NO_COLOR).", rich_help_panel=GLOBAL_PANEL),
 ]
 DebugOpt = Annotated[
-    bool, typer.Option("--debug", help="Show tracebacks on errors.", rich_help_panel=GLOBAL_PANEL)
+    bool,
+    typer.Option(
+        "--debug",
+        help="Show tracebacks on errors (the exit code stays the same).",
+        rich_help_panel=GLOBAL_PANEL,
+    ),
 ]
 
 _GLOBAL_PARAMS = [
@@ -162,11 +172,70 @@ def fail(message: str, code: int = EXIT_FAILED) -> typer.Exit:
     return typer.Exit(code)
 
 
+def exit_code(exc: QopsError) -> int:
+    """What ``qops`` exits with when it stops on ``exc``."""
+    return EXIT_USAGE if isinstance(exc, InvalidInputError) else exc.exit_code
+
+
+def show_traceback() -> None:
+    """With ``--debug``, the traceback of the exception being handled, on stderr."""
+    if SETTINGS.debug:
+        traceback.print_exc()
+
+
+def output_closed() -> NoReturn:
+    """Stop as a process killed by SIGPIPE does: the reader of stdout is gone (``| head``).
+
+    Nothing is printed and nothing left in a buffer is flushed; shells report status 141.
+    """
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGPIPE)
+    os._exit(128 + 13)
+
+
+class _GuardedStream:
+    """A text stream whose writes end qops quietly once the reader has gone."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            output_closed()
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            output_closed()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def guard_stdout() -> None:
+    """Make a closed stdout end qops quietly, wherever the write happens (Rich, help, exit).
+
+    Only stdout: a broken Redis socket must stay a connection error (exit 4), which is why
+    SIGPIPE itself keeps Python's handling.
+    """
+    if not isinstance(sys.stdout, _GuardedStream):
+        sys.stdout = cast(IO[str], _GuardedStream(sys.stdout))
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def command(fn: F) -> F:
-    """Give ``fn`` the global options and turn qops errors into one line and an exit code."""
+    """Give ``fn`` the global options and turn qops errors into one line and an exit code.
+
+    With ``--debug`` the traceback comes first; the exit code is the same.
+    """
     sig = inspect.signature(fn, eval_str=True)
 
     @functools.wraps(fn)
@@ -175,18 +244,18 @@ def command(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except QopsError as exc:
-            if SETTINGS.debug:
-                raise
-            code = exc.exit_code if not isinstance(exc, InvalidInputError) else EXIT_USAGE
-            raise fail(str(exc), code) from None
+            show_traceback()
+            raise fail(str(exc), exit_code(exc)) from None
         except KeyboardInterrupt:
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except (typer.Exit, typer.Abort, TyperException):
             raise
+        except BrokenPipeError:
+            output_closed()
         except Exception as exc:
-            if SETTINGS.debug:
-                raise
-            raise fail(f"{type(exc).__name__}: {exc} (--debug shows the traceback)") from None
+            show_traceback()
+            hint = "" if SETTINGS.debug else " (--debug shows the traceback)"
+            raise fail(f"{type(exc).__name__}: {exc}{hint}") from None
         finally:
             if SETTINGS._inspector is not None:
                 SETTINGS._inspector.close()
@@ -196,6 +265,23 @@ def command(fn: F) -> F:
         parameters=[*sig.parameters.values(), *_GLOBAL_PARAMS]
     )
     return wrapper  # type: ignore[return-value]
+
+
+def program() -> str:
+    """This qops as the user can type it: ``qops`` when PATH finds it, else its path."""
+    path = os.path.abspath(sys.argv[0])
+    if os.path.basename(path) != "qops":
+        return "qops"
+    found = shutil.which("qops")
+    try:
+        if found is not None and os.path.samefile(found, path):
+            return "qops"
+    except OSError:
+        return "qops"
+    relative = os.path.relpath(path)
+    if relative.startswith(os.pardir):
+        return path
+    return relative if os.sep in relative else os.path.join(os.curdir, relative)
 
 
 def stdout_is_terminal() -> bool:

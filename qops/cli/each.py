@@ -6,12 +6,8 @@ from collections.abc import Callable, Sequence
 
 import typer
 
-from qops.cli.common import EXIT_USAGE, SETTINGS
-from qops.errors import ConnectionFailedError, InvalidInputError, QopsError
-
-
-def exit_code(exc: QopsError) -> int:
-    return EXIT_USAGE if isinstance(exc, InvalidInputError) else exc.exit_code
+from qops.cli.common import SETTINGS, exit_code, show_traceback
+from qops.errors import ConnectionFailedError, QopsError
 
 
 def run_each(
@@ -28,8 +24,7 @@ def run_each(
         except ConnectionFailedError:
             raise
         except QopsError as exc:
-            if SETTINGS.debug:
-                raise
+            show_traceback()
             SETTINGS.err().print(f"qops: error: {exc}", markup=False)
             code = code or exit_code(exc)
             continue

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import sys
+from typing import Annotated
+
 import typer
+import typer.main
 
 from qops import __version__
 from qops.cli.common import (
     EXIT_CODES_HELP,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
     SETTINGS,
     DebugOpt,
     JsonOpt,
@@ -16,6 +23,7 @@ from qops.cli.common import (
     RedisUrlOpt,
     apply_globals,
     command,
+    guard_stdout,
 )
 from qops.cli.config_cmd import config_app
 from qops.cli.cron_cmd import cron_app, scheduler
@@ -28,6 +36,7 @@ from qops.cli.stats import stats_cmd
 from qops.cli.task import task_app
 from qops.cli.transfer import export_cmd, import_cmd
 from qops.cli.tui_cmd import tui
+from qops.cli.usage import HELP_OPTION_NAMES, is_help_shown, tidy_help, usage_error_line
 from qops.cli.worker_cmd import worker as worker_cmd
 
 app = typer.Typer(
@@ -37,12 +46,24 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings={"help_option_names": HELP_OPTION_NAMES},
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit()
 
 
 @app.callback()
 def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
     redis_url: RedisUrlOpt = None,
     profile: ProfileOpt = None,
     json_: JsonOpt = False,
@@ -81,4 +102,20 @@ app.command("tui")(tui)
 
 
 def run() -> None:
-    app(prog_name="qops")
+    """The ``qops`` executable: run the command, exit with the code README's table gives."""
+    guard_stdout()
+    cmd = typer.main.get_command(app)
+    tidy_help(cmd)
+    try:
+        result = cmd.main(prog_name="qops", standalone_mode=False)
+    except typer.Abort:
+        code = EXIT_INTERRUPTED  # a prompt got Ctrl+C or the end of its input
+    except typer.TyperException as exc:
+        code = exc.exit_code
+        if not is_help_shown(exc):
+            line = usage_error_line(exc) if code == EXIT_USAGE else f"qops: error: {exc}"
+            SETTINGS.err().print(line, markup=False, soft_wrap=True)
+    else:
+        code = result if isinstance(result, int) else EXIT_OK
+    sys.stdout.flush()
+    sys.exit(code)
