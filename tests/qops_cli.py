@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -64,3 +66,31 @@ def error_line(result: Result) -> str:
     lines = [ln for ln in result.err.splitlines() if ln.startswith("qops: error: ")]
     assert len(lines) == 1, str(result)
     return lines[0]
+
+
+def on_terminal(args: list[str], url: str, columns: int) -> str:
+    """What ``qops ARGS`` shows with stdout on a pseudo-terminal ``columns`` wide, uncoloured."""
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [QOPS, *args],
+            stdin=subprocess.DEVNULL,
+            stdout=slave,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "QOPS_REDIS_URL": url, "COLUMNS": str(columns), "NO_COLOR": "1"},
+        )
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+        assert proc.wait(30) == 0
+        text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode())
+        return text.replace("\r\n", "\n")
+    finally:
+        os.close(master)

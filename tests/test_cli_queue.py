@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import pytest
 import redis
 
-from tests.qops_cli import error_line, qops, redis_state
+from tests.qops_cli import error_line, on_terminal, qops, redis_state
 from tests.redis_server import load_fixture
 
 FIXTURE = Path(__file__).parent / "fixtures" / "asynq-v0.26.0-static.json"
@@ -38,8 +40,8 @@ def test_ls_json_plain_and_empty(redis_url: str, r: redis.Redis) -> None:
     assert plain.code == 0
     rows = [line.split("\t") for line in plain.lines()]
     assert [row[:3] for row in rows] == [
-        ["critical", "run", "1"],
-        ["default", "run", "13"],
+        ["critical", "running", "1"],
+        ["default", "running", "13"],
         ["paused", "paused", "1"],
     ]
     assert "\x1b[" not in plain.out
@@ -64,6 +66,58 @@ def test_inspect_and_unknown_queue(redis_url: str, r: redis.Redis) -> None:
     assert missing.code == 3
     assert error_line(missing) == "qops: error: queue 'nope' not found"
     assert missing.out == ""
+
+
+def inspected(url: str, queue: str) -> dict[str, str]:
+    """The key/value lines of a piped ``queue inspect``."""
+    lines = qops("queue", "inspect", queue, url=url).lines()
+    return dict(line.split("\t", 1) for line in lines)
+
+
+def test_piped_inspect_prints_raw_values_as_ls_does(redis_url: str, r: redis.Redis) -> None:
+    load_fixture(r, FIXTURE)
+    doc = qops("queue", "inspect", "default", "--json", url=redis_url).json()[0]
+    fields = inspected(redis_url, "default")
+    # Seconds, bytes and a ratio, as `queue ls` prints them: not "2h8m", "6.2 KiB", "50.0%".
+    assert float(fields["latency"]) == pytest.approx(doc["latency"], abs=5)
+    assert fields["memory"] == str(doc["memory_usage"])
+    assert fields["error rate today"] == "0.5000" == f"{doc['error_rate']:.4f}"
+    row = qops("queue", "ls", url=redis_url).lines()[0].split("\t")
+    critical = inspected(redis_url, "critical")
+    assert row[0] == "critical"
+    assert (row[-3], row[-1]) == (critical["error rate today"], critical["memory"])
+    assert float(row[-2]) == pytest.approx(float(critical["latency"]), abs=5)
+    # The same state words everywhere.
+    assert fields["state"] == "running"
+    assert qops("queue", "pause", "default", url=redis_url).code == 0
+    assert inspected(redis_url, "default")["state"] == "paused"
+    states = dict(line.split("\t")[:2] for line in qops("queue", "ls", url=redis_url).lines())
+    assert states == {"critical": "running", "default": "paused", "paused": "paused"}
+
+
+def test_an_empty_queue_has_no_latency(redis_url: str) -> None:
+    qops("enqueue", "t", "-q", "later", "--in", "1h", url=redis_url)
+    assert inspected(redis_url, "later")["latency"] == "0.000"
+    shown = on_terminal(["queue", "inspect", "later"], redis_url, 100)
+    assert re.search(r"^latency +- *$", shown, re.MULTILINE), shown
+
+
+@pytest.mark.parametrize("command", [["queue", "ls"], ["stats"]])
+def test_tables_never_cut_a_cell_from_80_to_200_columns(
+    redis_url: str, r: redis.Redis, command: list[str]
+) -> None:
+    load_fixture(r, FIXTURE)
+    wide = ("COMPLETED", "AGGR", "PROCESSED", "FAILED", "ERR%", "LATENCY", "MEMORY")
+    shown = {}
+    for columns in (80, 100, 119, 120, 124, 127, 128, 129, 131, 135, 150, 200):
+        out = on_terminal(command, redis_url, columns)
+        assert "…" not in out, f"a cell is cut at {columns} columns:\n{out}"
+        lines = out.splitlines()
+        assert all(len(line) <= columns for line in lines), f"too wide at {columns}:\n{out}"
+        header = next(line.split() for line in lines if line.startswith("QUEUE"))
+        shown[columns] = [h for h in wide if h in header]
+        assert shown[columns] in ([], list(wide)), header  # all wide columns, or none
+    assert shown[80] == [] and shown[200] == list(wide)
 
 
 def test_history(redis_url: str, r: redis.Redis) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import pty
-import re
 import subprocess
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 import redis
 
 from qops import Client
-from tests.qops_cli import QOPS, error_line, qops, redis_state
+from tests.qops_cli import QOPS, error_line, on_terminal, qops, redis_state
 from tests.redis_server import load_fixture
 
 FIXTURE = Path(__file__).parent / "fixtures" / "asynq-v0.26.0-static.json"
@@ -87,7 +86,9 @@ def test_show(fixture_url: str) -> None:
     assert plain.code == 0
     fields = dict(line.split("\t", 1) for line in plain.lines())
     assert fields["state"] == "retry"
-    assert fields["retried"] == "1 of 3"
+    assert (fields["retried"], fields["max retry"]) == ("1", "3")
+    assert fields["timeout"] == str(doc["timeout"])  # seconds, not "30m"
+    assert fields["deadline"] == ""  # unset: empty, as in plain listings
     assert fields["last error"] == "task type 'fail' always fails"
     assert fields["payload"] == '{"fixture":"retry"}'
     assert fields["next run"].startswith("20")
@@ -103,7 +104,7 @@ def test_show_binary_payload(redis_url: str) -> None:
         client.enqueue("bin", b"\x00\xff\x10", task_id="b")
     plain = qops("task", "show", "b", "-q", "default", url=redis_url)
     fields = dict(line.split("\t", 1) for line in plain.lines())
-    assert fields["payload"] == "3 bytes, base64: AP8Q"
+    assert fields["payload"] == "base64:AP8Q"  # as `task ls` prints it when piped
     doc = qops("task", "show", "b", "-q", "default", "--json", url=redis_url).json()
     assert doc["payload"] == {"encoding": "base64", "data": "AP8Q"}
 
@@ -158,6 +159,8 @@ def test_bulk_dry_run_changes_nothing(fixture_url: str, r: redis.Redis) -> None:
     assert result.code == 0
     assert result.out.strip() == "6"
     assert "would delete: 6 pending tasks" in result.err
+    one = qops("task", "delete-all", "-q", "default", "-s", "retry", "--dry-run", url=fixture_url)
+    assert "would delete: 1 retry task in queue 'default'" in one.err
     doc = qops(
         "task", "run-all", "-q", "default", "-s", "aggregating", "-g", "g1", "--dry-run", "--json",
         url=fixture_url,
@@ -232,42 +235,13 @@ def test_bulk_on_a_terminal_asks(fixture_url: str, r: redis.Redis) -> None:
     assert ids(fixture_url, "default", "scheduled") == []
 
 
-def run_with_terminal_stdout(args: list[str], url: str, columns: int) -> str:
-    """Output of qops with stdout on a pseudo-terminal ``columns`` wide."""
-    master, slave = pty.openpty()
-    try:
-        proc = subprocess.Popen(
-            [QOPS, *args],
-            stdin=subprocess.DEVNULL,
-            stdout=slave,
-            stderr=subprocess.DEVNULL,
-            env={**os.environ, "QOPS_REDIS_URL": url, "COLUMNS": str(columns), "NO_COLOR": "1"},
-        )
-        os.close(slave)
-        chunks = []
-        while True:
-            try:
-                data = os.read(master, 65536)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not data:
-                break
-            chunks.append(data)
-        assert proc.wait(30) == 0
-        return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode())
-    finally:
-        os.close(master)
-
-
 def test_tables_on_a_narrow_terminal_keep_ids_whole(fixture_url: str) -> None:
-    out = run_with_terminal_stdout(["task", "ls", "-q", "default", "-s", "retry"], fixture_url, 80)
+    out = on_terminal(["task", "ls", "-q", "default", "-s", "retry"], fixture_url, 80)
     lines = [line for line in out.splitlines() if line.strip()]
     assert lines[0].split() == ["ID", "TYPE", "NEXT", "RETRY", "RETRIED", "LAST", "ERROR"]
     assert lines[1].startswith(f"{RETRY_ID}  fail  ")
     assert " ago " in lines[1]
     assert all(len(line) <= 80 for line in lines)
-    wide = run_with_terminal_stdout(
-        ["task", "ls", "-q", "default", "-s", "retry"], fixture_url, 160
-    )
+    wide = on_terminal(["task", "ls", "-q", "default", "-s", "retry"], fixture_url, 160)
     assert "task type 'fail' always fails" in wide
     assert '{"fixture":"retry"}' in wide

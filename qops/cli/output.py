@@ -72,13 +72,19 @@ class Column(Generic[T]):
     keep: bool = False
     """Never shortened (ids): narrow terminals shorten the other columns instead."""
     wide: bool = False
-    """Shown in tables only on terminals at least WIDE columns wide (always in plain rows)."""
+    """Shown in tables only when the whole table fits the terminal (always in plain rows)."""
 
 
-WIDE = 120
+FLEX_MIN = 12
+"""Characters a shortened column (payload, error) keeps at least when deciding what fits."""
 
 
 # -- value formatting --------------------------------------------------------------------
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """``1 task``, ``2 tasks`` (``words`` for an irregular plural)."""
+    return f"{n} {word if n == 1 else words or word + 's'}"
 
 
 def ago(t: datetime | None, now: datetime | None = None) -> str:
@@ -224,7 +230,8 @@ def print_table(items: Sequence[T], columns: Sequence[Column[T]], title: str | N
     from rich.table import Table
 
     console = SETTINGS.out()
-    columns = [c for c in columns if not c.wide or console.width >= WIDE]
+    if _needed(items, columns) > console.width:
+        columns = [c for c in columns if not c.wide]
     # kubectl-style: no borders, two spaces between columns, so more columns fit in 80.
     table = Table(
         box=None,
@@ -232,6 +239,7 @@ def print_table(items: Sequence[T], columns: Sequence[Column[T]], title: str | N
         title_justify="left",
         title_style="bold",
         padding=(0, 2, 0, 0),
+        pad_edge=False,
         header_style="bold",
     )
     widths = _fit(items, columns, console.width)
@@ -254,13 +262,30 @@ def print_table(items: Sequence[T], columns: Sequence[Column[T]], title: str | N
     console.print(table)
 
 
+def _natural(items: Sequence[T], columns: Sequence[Column[T]]) -> dict[str, int]:
+    return {c.header: max([len(c.header), *(len(c.human(i)) for i in items)]) for c in columns}
+
+
+def _is_flex(c: Column[T]) -> bool:
+    return bool(c.max_width) and not c.keep
+
+
+def _needed(items: Sequence[T], columns: Sequence[Column[T]]) -> int:
+    """Width of the table with every column whole, payloads and errors cut to FLEX_MIN."""
+    natural = _natural(items, columns)
+    cells = sum(
+        min(natural[c.header], FLEX_MIN) if _is_flex(c) else natural[c.header] for c in columns
+    )
+    return cells + 2 * (len(columns) - 1)
+
+
 def _fit(items: Sequence[T], columns: Sequence[Column[T]], width: int) -> dict[str, int]:
     """Column widths: every column at its natural width, except that the ones with a
     ``max_width`` (payloads, errors) share what room is left, narrowest first."""
-    natural = {c.header: max([len(c.header), *(len(c.human(i)) for i in items)]) for c in columns}
-    flex = [c for c in columns if c.max_width and not c.keep]
-    flex.sort(key=lambda c: natural[c.header])
-    room = width - sum(natural[c.header] for c in columns if c not in flex) - 2 * len(columns)
+    natural = _natural(items, columns)
+    flex = sorted((c for c in columns if _is_flex(c)), key=lambda c: natural[c.header])
+    room = width - sum(natural[c.header] for c in columns if c not in flex)
+    room -= 2 * (len(columns) - 1)
     widths = dict(natural)
     for n, c in enumerate(flex):
         share = max(room // (len(flex) - n), 1)

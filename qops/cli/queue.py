@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from qops.cli.common import SETTINGS, command
+from qops.cli.common import SETTINGS, command, stdout_is_terminal
 from qops.cli.each import run_each
 from qops.cli.output import Column, OutputOpt, duration, emit, emit_record, iso, size
 from qops.cli.params import QueueArgs
@@ -24,6 +24,24 @@ def rate(failed: int, processed: int) -> str:
     return f"{failed / processed:.1%}" if processed else "-"
 
 
+def state_word(q: QueueInfo) -> str:
+    """The queue's state as every command prints it."""
+    return "paused" if q.paused else "running"
+
+
+# An empty queue has no latency: "-" for people, 0 seconds for scripts.
+def latency_human(q: QueueInfo) -> str:
+    return duration(q.latency) if q.latency else "-"
+
+
+def latency_plain(q: QueueInfo) -> str:
+    return f"{q.latency:.3f}"
+
+
+def error_rate_plain(q: QueueInfo) -> str:
+    return f"{q.error_rate:.4f}"
+
+
 def _n(attr: str, header: str | None = None, *, wide: bool = False) -> Column[QueueInfo]:
     return Column(
         header or attr.upper(), lambda q: str(getattr(q, attr)), justify="right", wide=wide
@@ -32,11 +50,7 @@ def _n(attr: str, header: str | None = None, *, wide: bool = False) -> Column[Qu
 
 QUEUE_COLUMNS: list[Column[QueueInfo]] = [
     Column("QUEUE", lambda q: q.queue),
-    Column(
-        "STATE",
-        lambda q: "paused" if q.paused else "run",
-        style=lambda q: "yellow" if q.paused else "green",
-    ),
+    Column("STATE", state_word, style=lambda q: "yellow" if q.paused else "green"),
     _n("size"),
     _n("pending"),
     _n("active"),
@@ -50,17 +64,11 @@ QUEUE_COLUMNS: list[Column[QueueInfo]] = [
     Column(
         "ERR%",
         lambda q: rate(q.failed, q.processed),
-        plain=lambda q: f"{q.error_rate:.4f}",
+        plain=error_rate_plain,
         justify="right",
         wide=True,
     ),
-    Column(
-        "LATENCY",
-        lambda q: duration(q.latency) if q.latency else "-",
-        plain=lambda q: f"{q.latency:.3f}",
-        justify="right",
-        wide=True,
-    ),
+    Column("LATENCY", latency_human, plain=latency_plain, justify="right", wide=True),
     Column(
         "MEMORY",
         lambda q: size(q.memory_usage),
@@ -88,14 +96,15 @@ def ls_cmd(output: OutputOpt = None) -> None:
     emit(infos, QUEUE_COLUMNS, output, to_json=QueueInfo.to_json, empty="no queues")
 
 
-def _pairs(q: QueueInfo) -> list[tuple[str, str]]:
+def _pairs(q: QueueInfo, pretty: bool) -> list[tuple[str, str]]:
+    """Key/value lines; ``pretty`` humanizes times, sizes and rates (raw values otherwise)."""
     return [
         ("queue", q.queue),
-        ("state", "paused" if q.paused else "running"),
+        ("state", state_word(q)),
         ("size", str(q.size)),
         ("groups", str(q.groups)),
-        ("latency", duration(q.latency) if q.latency else "-"),
-        ("memory", size(q.memory_usage)),
+        ("latency", latency_human(q) if pretty else latency_plain(q)),
+        ("memory", size(q.memory_usage) if pretty else str(q.memory_usage)),
         ("pending", str(q.pending)),
         ("active", str(q.active)),
         ("scheduled", str(q.scheduled)),
@@ -105,7 +114,7 @@ def _pairs(q: QueueInfo) -> list[tuple[str, str]]:
         ("aggregating", str(q.aggregating)),
         ("processed today", str(q.processed)),
         ("failed today", str(q.failed)),
-        ("error rate today", rate(q.failed, q.processed)),
+        ("error rate today", rate(q.failed, q.processed) if pretty else error_rate_plain(q)),
         ("processed total", str(q.processed_total)),
         ("failed total", str(q.failed_total)),
         ("as of", iso(q.timestamp)),
@@ -119,7 +128,7 @@ def inspect_cmd(queues: QueueArgs, output: OutputOpt = None) -> None:
     inspector = SETTINGS.inspector()
     infos = inspector.queue_infos(known_queues(inspector, queues))
     if output is None and not SETTINGS.json and len(infos) == 1:
-        emit_record(_pairs(infos[0]), infos[0].to_json(), output)
+        emit_record(_pairs(infos[0], stdout_is_terminal()), infos[0].to_json(), output)
         return
     emit(infos, QUEUE_COLUMNS, output, to_json=QueueInfo.to_json)
 

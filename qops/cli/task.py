@@ -29,6 +29,7 @@ from qops.cli.output import (
     emit,
     emit_record,
     iso,
+    plural,
     since,
 )
 from qops.cli.params import (
@@ -82,7 +83,7 @@ RESULT = Column[TaskInfo](
     wide=True,
 )
 
-# On terminals narrower than output.WIDE the wide columns are left out, so ids stay whole.
+# The wide columns are left out when the table would not fit the terminal, so ids stay whole.
 COLUMNS: dict[TaskState, list[Column[TaskInfo]]] = {
     TaskState.ACTIVE: [ID, TYPE, ORPHANED, PAYLOAD],
     TaskState.PENDING: [ID, TYPE, PAYLOAD],
@@ -128,46 +129,61 @@ def ls_cmd(
 
 
 def payload_text(data: bytes | None, pretty: bool) -> str:
-    """Payload or result for people: indented JSON, text, or base64 for binary bytes."""
+    """Payload or result: for people indented JSON, text, or base64 for binary bytes; for
+    scripts the text, or ``base64:...`` as in every plain listing."""
+    if not pretty:
+        return bytes_text(data)
     if data is None:
         return "-"
     text = bytes_text(data)
     if text.startswith("base64:"):
         return f"{len(data)} bytes, base64: {text[7:]}"
-    if not pretty:
-        return text
     try:
         return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
     except ValueError:
         return text
 
 
-def _time_pair(label: str, t: datetime | None, pretty: bool) -> tuple[str, str]:
-    if t is None:
-        return label, "-"
-    return label, f"{iso(t)} ({ago(t)})" if pretty else iso(t)
-
-
 def task_pairs(t: TaskInfo, pretty: bool) -> list[tuple[str, str]]:
+    """Key/value lines; ``pretty`` humanizes them, otherwise times are ISO 8601, durations
+    seconds, and unset values empty."""
+    unset = "-" if pretty else ""
+
+    def when(moment: datetime | None) -> str:
+        if moment is None:
+            return unset
+        return f"{iso(moment)} ({ago(moment)})" if pretty else iso(moment)
+
+    def seconds(n: int) -> str:
+        if not n:
+            return unset
+        return duration(n) if pretty else str(n)
+
+    state = t.state.value
+    if t.is_orphaned and pretty:
+        state += " (orphaned: its worker is gone)"
     pairs = [
         ("id", t.id),
         ("queue", t.queue),
         ("type", t.type),
-        ("state", t.state.value + (" (orphaned: its worker is gone)" if t.is_orphaned else "")),
-        ("retried", f"{t.retried} of {t.max_retry}"),
-        ("last error", t.last_error or "-"),
-        _time_pair("last failed", t.last_failed_at, pretty),
-        _time_pair("next run", t.next_process_at, pretty),
-        ("timeout", duration(t.timeout) if t.timeout else "-"),
-        _time_pair("deadline", t.deadline, pretty),
-        ("group", t.group or "-"),
-        ("unique key", t.unique_key or "-"),
-        ("retention", duration(t.retention) if t.retention else "-"),
-        _time_pair("completed", t.completed_at, pretty),
-        ("headers", ", ".join(f"{k}={v}" for k, v in t.headers.items()) or "-"),
+        ("state", state),
+        ("retried", str(t.retried)),
+        ("max retry", str(t.max_retry)),
+        ("last error", t.last_error or unset),
+        ("last failed", when(t.last_failed_at)),
+        ("next run", when(t.next_process_at)),
+        ("timeout", seconds(t.timeout)),
+        ("deadline", when(t.deadline)),
+        ("group", t.group or unset),
+        ("unique key", t.unique_key or unset),
+        ("retention", seconds(t.retention)),
+        ("completed", when(t.completed_at)),
+        ("headers", ", ".join(f"{k}={v}" for k, v in t.headers.items()) or unset),
         ("payload", payload_text(t.payload, pretty)),
         ("result", payload_text(t.result, pretty)),
     ]
+    if t.is_orphaned and not pretty:
+        pairs.insert(4, ("orphaned", "yes"))
     if t.corrupt:
         pairs.append(("corrupt", t.corrupt))
     return pairs
@@ -253,11 +269,15 @@ def _bulk(
         from qops.errors import QueueNotFoundError
 
         raise QueueNotFoundError(queue)
-    what = f"{state.value} tasks in queue {queue!r}"
+    where = f" in queue {queue!r}"
     if task_type:
-        what += f" of type {task_type!r}"
+        where += f" of type {task_type!r}"
     if group:
-        what += f" in group {group!r}"
+        where += f" in group {group!r}"
+
+    def what(n: int) -> str:
+        return plural(n, f"{state.value} task") + where
+
     count = count_matching(insp, queue, state, task_type, group)
     doc: dict[str, object] = {
         "queue": queue,
@@ -266,20 +286,20 @@ def _bulk(
         "dry_run": dry_run,
     }
     if dry_run or count == 0:
-        SETTINGS.info(f"{'would ' + verb if dry_run else 'nothing to ' + verb}: {count} {what}")
+        SETTINGS.info(f"{'would ' + verb if dry_run else 'nothing to ' + verb}: {what(count)}")
         _print_count(doc, count)
         return
     if not yes:
         if not stdin_is_terminal():
             raise fail(
-                f"{verb} {count} {what}: confirmation needed; not on a terminal, so pass --yes",
+                f"{verb} {what(count)}: confirmation needed; not on a terminal, so pass --yes",
                 EXIT_CONFIRM,
             )
-        if not typer.confirm(f"{verb.capitalize()} {count} {what}?", default=False, err=True):
+        if not typer.confirm(f"{verb.capitalize()} {what(count)}?", default=False, err=True):
             raise fail("cancelled; nothing changed", EXIT_FAILED)
     action = {"run": insp.run_all, "archive": insp.archive_all, "delete": insp.delete_all}[verb]
     changed = action(queue, state, task_type=task_type, group=group)
-    SETTINGS.info(f"{past} {changed} {what}")
+    SETTINGS.info(f"{past} {what(changed)}")
     _print_count(doc, changed)
 
 
