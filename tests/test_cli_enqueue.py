@@ -180,7 +180,7 @@ def test_batch_enqueues_good_lines_and_reports_bad_ones(
     assert "type is required" in errors["8"]
     assert "unknown field 'bogus'" in errors["9"]
     assert "at: 2020-01-01T00:00:00Z is in the past" in errors["10"]
-    assert result.err.splitlines()[-1] == "enqueued 3 task(s); 7 line(s) failed"
+    assert result.err.splitlines()[-1] == "enqueued 3 tasks; 7 lines failed"
     assert r.llen("asynq:{bq}:pending") == 1  # "a"; "f" is in its group
     assert r.zcard("asynq:{other}:scheduled") == 1
     f = stored(r, ids[-1], "bq")
@@ -196,7 +196,7 @@ def test_batch_from_stdin_in_chunks_with_json_lines(redis_url: str, r: redis.Red
     assert len(docs) == n
     assert {d["state"] for d in docs} == {"pending"}
     assert r.llen("asynq:{default}:pending") == n
-    assert result.err.strip() == f"enqueued {n} task(s); 0 line(s) failed"
+    assert result.err.strip() == f"enqueued {n} tasks; 0 lines failed"
 
 
 def test_batch_input_errors_exit_2(redis_url: str, r: redis.Redis) -> None:
@@ -205,7 +205,19 @@ def test_batch_input_errors_exit_2(redis_url: str, r: redis.Redis) -> None:
     assert "--batch /no/such.jsonl: no such file" in error_line(missing)
     both = qops("enqueue", "t", "--batch", "-", "--id", "x", url=redis_url, stdin="")
     assert both.code == 2
-    assert "--batch reads tasks from lines; drop --type, --id" in error_line(both)
+    assert "--batch reads tasks from lines; drop TYPE, --id" in error_line(both)
+    assert r.dbsize() == 0
+
+
+def test_counts_are_singular_or_plural(redis_url: str) -> None:
+    one = qops("enqueue", "--batch", "-", url=redis_url, stdin='{"type": "a"}\n[1]\n')
+    assert one.err.splitlines()[-1] == "enqueued 1 task; 1 line failed"
+
+
+def test_an_empty_type_is_named_as_the_argument(redis_url: str, r: redis.Redis) -> None:
+    result = qops("enqueue", "", url=redis_url)
+    assert result.code == 2
+    assert error_line(result) == "qops: error: TYPE: expected a non-empty string, got ''"
     assert r.dbsize() == 0
 
 

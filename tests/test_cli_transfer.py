@@ -63,7 +63,7 @@ def test_round_trip_keeps_every_field(redis_url: str, r: redis.Redis, tmp_path: 
     assert r.keys("asynq:{default}:*") == []
     result = qops("import", "-", url=redis_url, stdin=stdin)
     assert result.code == 0, result
-    assert "imported 7 task(s); skipped 0" in result.err
+    assert "imported 7 tasks; skipped 0" in result.err
 
     after = export_all(redis_url, tmp_path, "b")
     for old, new in zip(before, after, strict=True):
@@ -109,13 +109,13 @@ def test_import_reports_what_it_skips(redis_url: str, r: redis.Redis, tmp_path: 
     assert f"skipped {path}:{n + 4}: bad line: type is required" in result.err
     summary = result.err.splitlines()[-1]
     assert summary == (
-        f"imported 0 task(s); skipped {n + 4} (bad line: 3, deadline passed: 1, id conflict: {n})"
+        f"imported 0 tasks; skipped {n + 4} (bad line: 3, deadline passed: 1, id conflict: {n})"
     )
     assert redis_state(r) == before
 
     fresh = qops("import", str(path), "--new-ids", "--queue", "replay", url=redis_url)
     assert fresh.code == 1  # the four bad lines are still bad
-    assert f"imported {n} task(s)" in fresh.err
+    assert f"imported {n} tasks" in fresh.err
     docs = qops("task", "ls", "-q", "replay", "-s", "pending", "--json", url=redis_url).json()
     assert len(docs) == n
     assert {d["type"] for d in docs} == {d["type"] for d in good}
@@ -154,7 +154,7 @@ def test_export_csv_and_stdout(redis_url: str) -> None:
     assert rows[0]["payload"] == '{"n":1,"s":"é"}'
     assert rows[0]["headers"] == '{"trace":"abc"}'
     assert rows[2]["payload"] == "base64:AAH/"
-    assert "exported 5 pending task(s) from queue 'default'" in result.err
+    assert "exported 5 pending tasks from queue 'default'" in result.err
     empty = qops("export", "-q", "default", "-s", "retry", url=redis_url)
     assert (empty.code, empty.out) == (0, "")
 
@@ -180,3 +180,39 @@ def test_import_input_errors(redis_url: str, r: redis.Redis) -> None:
     assert missing.code == 2
     assert error_line(missing) == "qops: error: input file /no/such.jsonl: no such file"
     assert r.dbsize() == 0
+
+
+def test_import_refuses_a_csv_export_in_one_line(
+    redis_url: str, r: redis.Redis, tmp_path: Path
+) -> None:
+    seed(redis_url)
+    path = tmp_path / "pending.csv"
+    exported = qops(
+        "export", "-q", "default", "-s", "pending", "-f", "csv", "-o", str(path), url=redis_url
+    )
+    assert exported.code == 0
+    assert len(path.read_text().splitlines()) == 6
+    before = redis_state(r)
+    for args, stdin in (([str(path)], None), (["-", "--new-ids"], path.read_text())):
+        result = qops("import", *args, url=redis_url, stdin=stdin)
+        assert result.code == 2, result
+        assert result.err.count("\n") == 1, result.err
+        line = error_line(result)
+        assert "looks like CSV; only JSON Lines exports can be imported" in line
+        assert redis_state(r) == before
+    array = qops("import", "-", url=redis_url, stdin='[{"type": "t"}]\n')
+    assert array.code == 2
+    assert "line 1 is not a JSON object; only JSON Lines exports can be imported" in error_line(
+        array
+    )
+    assert redis_state(r) == before
+
+
+def test_counts_are_singular(redis_url: str) -> None:
+    with Client(redis_url) as client:
+        client.enqueue("one", task_id="only")
+    exported = qops("export", "-q", "default", "-s", "pending", url=redis_url)
+    assert "exported 1 pending task from queue 'default'" in exported.err
+    qops("task", "delete", "only", "-q", "default", url=redis_url)
+    imported = qops("import", "-", url=redis_url, stdin=exported.out)
+    assert imported.err.strip() == "imported 1 task; skipped 0"

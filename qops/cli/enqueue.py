@@ -11,6 +11,7 @@ from typing import IO, TYPE_CHECKING, Annotated, Any
 import typer
 
 from qops.cli.common import EXIT_FAILED, SETTINGS, command
+from qops.cli.output import plural
 from qops.cli.taskspec import build_task, flag_name
 from qops.errors import InvalidInputError, QopsError
 
@@ -19,6 +20,11 @@ if TYPE_CHECKING:
     from qops.task import Task
 
 CHUNK = 1000
+
+
+def arg_name(field: str) -> str:
+    """How ``qops enqueue`` names a field in errors: TYPE is its argument, the rest flags."""
+    return "TYPE" if field == "type" else flag_name(field)
 
 
 def read_source(spec: str, what: str) -> tuple[str, str]:
@@ -119,7 +125,7 @@ def _batch(spec: str, defaults: dict[str, Any]) -> None:
     finally:
         if fh is not sys.stdin:
             fh.close()
-    SETTINGS.info(f"enqueued {enqueued} task(s); {failed} line(s) failed")
+    SETTINGS.info(f"enqueued {plural(enqueued, 'task')}; {plural(failed, 'line')} failed")
     if failed:
         raise typer.Exit(EXIT_FAILED)
 
@@ -207,7 +213,7 @@ def enqueue(
         "at": at,
     }
     if batch is not None:
-        given = [flag_name(k) for k, v in (("type", task_type), ("payload", payload)) if v]
+        given = [arg_name(k) for k, v in (("type", task_type), ("payload", payload)) if v]
         if task_id is not None:
             given.append("--id")
         if given:
@@ -219,7 +225,7 @@ def enqueue(
     fields.update(type=task_type, id=task_id)
     if payload is not None:
         fields["payload"] = parse_payload(payload)
-    task = build_task(fields, flag_name)
+    task = build_task(fields, arg_name)
 
     from qops.client import Client
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import itertools
 import json
 import os
 import sys
@@ -26,7 +27,7 @@ import typer
 from qops.cli.common import EXIT_FAILED, SETTINGS, command
 from qops.cli.durations import parse_time
 from qops.cli.enqueue import enqueue_chunks, open_lines
-from qops.cli.output import write_csv, write_jsonl
+from qops.cli.output import plural, write_csv, write_jsonl
 from qops.cli.params import MaybeQueueOpt, QueueOpt, StateOpt, TypeOpt
 from qops.cli.taskspec import build_task, json_bytes
 from qops.errors import InvalidInputError, QopsError, QueueNotFoundError, TaskIdConflictError
@@ -136,7 +137,7 @@ def export_cmd(
                 n = writer(counted(), fh)
         else:
             n = writer(docs, fh)
-    SETTINGS.info(f"exported {n} {state.value} task(s) from queue {queue!r}")
+    SETTINGS.info(f"exported {plural(n, f'{state.value} task')} from queue {queue!r}")
 
 
 # -- import -------------------------------------------------------------------------------
@@ -207,6 +208,21 @@ def task_from_export(doc: Any, queue: str | None, new_ids: bool, now: datetime) 
         raise SkipError(BAD_LINE, str(exc)) from None
 
 
+def check_json_lines(first: str, label: str, line: int) -> None:
+    """Refuse, before going further, a file that is not JSON Lines at all.
+
+    Every export line is a JSON object; a first line that does not even start like one (a CSV
+    header, a JSON array) means a wrong file, better said once than once per line.
+    """
+    text = first.strip()
+    if text.startswith("{"):
+        return
+    only = "only JSON Lines exports can be imported (qops export without --format csv)"
+    if "," in text and not text.startswith("["):
+        raise InvalidInputError(f"{label} looks like CSV; {only}")
+    raise InvalidInputError(f"{label}: line {line} is not a JSON object; {only}")
+
+
 @command
 def import_cmd(
     file: Annotated[str, typer.Argument(metavar="FILE|-", help="A JSON Lines export.")],
@@ -232,10 +248,8 @@ def import_cmd(
         skipped[reason] += 1
         SETTINGS.err().print(f"qops: skipped {label}:{line}: {reason}: {detail}", markup=False)
 
-    def tasks() -> Iterator[tuple[int, Task]]:
-        for n, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
+    def tasks(lines: Iterator[tuple[int, str]]) -> Iterator[tuple[int, Task]]:
+        for n, raw in lines:
             try:
                 yield n, task_from_export(json.loads(raw), queue, new_ids, now)
             except json.JSONDecodeError as exc:
@@ -245,8 +259,15 @@ def import_cmd(
 
     imported = 0
     try:
+        lines: Iterator[tuple[int, str]] = (
+            (n, raw) for n, raw in enumerate(fh, start=1) if raw.strip()
+        )
+        first = next(lines, None)
+        if first is not None:
+            check_json_lines(first[1], label, first[0])
+            lines = itertools.chain([first], lines)
         with Client(SETTINGS.redis_url, profile=SETTINGS.profile) as client:
-            for line, _task, result in enqueue_chunks(client, tasks()):
+            for line, _task, result in enqueue_chunks(client, tasks(lines)):
                 if isinstance(result, TaskIdConflictError):
                     skip(line, ID_CONFLICT, f"{result}; --new-ids imports it under a new id")
                 elif isinstance(result, QopsError):
@@ -263,7 +284,7 @@ def import_cmd(
         )
     reasons = ", ".join(f"{k}: {v}" for k, v in sorted(skipped.items()))
     SETTINGS.info(
-        f"imported {imported} task(s); skipped {total_skipped}"
+        f"imported {plural(imported, 'task')}; skipped {total_skipped}"
         + (f" ({reasons})" if reasons else "")
     )
     if total_skipped:
