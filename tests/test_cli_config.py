@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import stat
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 import redis
 
+from qops.connection import EmbeddedRedis
 from tests.qops_cli import error_line, qops
 
 
 def config_file(tmp_path: Path) -> Path:
     return tmp_path / "config" / "qops" / "config.toml"
+
+
+@pytest.fixture
+def embedded(tmp_path: Path) -> Iterator[EmbeddedRedis]:
+    """The embedded Redis of this test's data directory, stopped afterwards."""
+    server = EmbeddedRedis(tmp_path / "data" / "qops" / "redis")
+    yield server
+    server.stop()
 
 
 def test_path_follows_xdg_and_qops_config(tmp_path: Path) -> None:
@@ -31,21 +42,44 @@ def test_init_writes_a_private_file_once(tmp_path: Path) -> None:
     assert "pw" not in result.err
     path = config_file(tmp_path)
     data = tomllib.loads(path.read_text())
+    # A URL given means "use this Redis": the profile is the default one.
     assert data == {
-        "default_profile": "default",
-        "profiles": {"default": {"redis_url": "redis://:pw@10.0.0.5:6379/1"}},
+        "default_profile": "local",
+        "profiles": {"local": {"redis_url": "redis://:pw@10.0.0.5:6379/1"}},
     }
+    assert "'local' is the default profile" in result.err
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
     again = qops("config", "init")
     assert again.code == 1
     assert "already exists" in error_line(again)
     assert tomllib.loads(path.read_text()) == data
-    forced = qops("config", "init", "--force")
+    forced = qops("config", "init", "--force", "--default")
     assert forced.code == 0
-    assert tomllib.loads(path.read_text())["profiles"]["default"]["redis_url"] == (
-        "redis://127.0.0.1:6379/0"
-    )
+    assert tomllib.loads(path.read_text()) == {
+        "default_profile": "local",
+        "profiles": {"local": {"redis_url": "redis://127.0.0.1:6379/0"}},
+    }
+
+
+def test_init_without_a_url_keeps_the_embedded_redis(
+    tmp_path: Path, embedded: EmbeddedRedis
+) -> None:
+    result = qops("config", "init")
+    assert result.code == 0, result
+    assert tomllib.loads(config_file(tmp_path).read_text()) == {
+        "profiles": {"local": {"redis_url": "redis://127.0.0.1:6379/0"}}
+    }
+    assert f"wrote {config_file(tmp_path)}: profile 'local'" in result.err
+    assert "commands keep using the embedded Redis" in result.err
+    assert "--profile local" in result.err
+    assert "qops config set default_profile local" in result.err
+    # Right after it, commands still reach the embedded Redis (nothing listens on 6379 here).
+    listed = qops("queue", "ls", "--json")
+    assert listed.code == 0, listed
+    assert listed.json() == []
+    assert "using the embedded Redis" in listed.err
+    assert qops("config", "show", "--json").json()["active_profile"] == "default"
 
 
 def test_set_and_show_mask_passwords(tmp_path: Path) -> None:

@@ -17,6 +17,8 @@ config_app = typer.Typer(
 )
 
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
+PROFILE = "local"
+"""The profile ``config init`` writes."""
 
 
 def masked(data: Any) -> Any:
@@ -75,15 +77,41 @@ def path_cmd() -> None:
 @config_app.command("init")
 @command
 def init_cmd(
+    default: Annotated[
+        bool,
+        typer.Option(
+            "--default", help="Make the profile the default one (implied by a Redis URL)."
+        ),
+    ] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
-    """Write a config file with a "default" profile (its URL from --redis-url if given)."""
+    """Write a config file with a profile named "local".
+
+    Its URL is --redis-url (or QOPS_REDIS_URL) when given, and the profile is then the default
+    one. Without a URL it is redis://127.0.0.1:6379/0 and, unless --default, not the default:
+    commands keep using the embedded Redis until it is chosen.
+    """
     path = config.config_path()
     if path.exists() and not force:
         raise fail(f"config file {path} already exists; pass --force to overwrite it")
     url = validate_url(SETTINGS.redis_url or DEFAULT_URL)
-    config.save({"default_profile": "default", "profiles": {"default": {"redis_url": url}}}, path)
-    SETTINGS.info(f"wrote {path} (profile 'default', redis_url {mask_url(url)})")
+    is_default = default or SETTINGS.redis_url is not None
+    data: dict[str, Any] = {"profiles": {PROFILE: {"redis_url": url}}}
+    if is_default:
+        data = {"default_profile": PROFILE, **data}
+    config.save(data, path)
+    SETTINGS.info(f"wrote {path}: profile {PROFILE!r} with redis_url {mask_url(url)}")
+    if is_default:
+        SETTINGS.info(
+            f"{PROFILE!r} is the default profile: commands use it unless --redis-url, "
+            "QOPS_REDIS_URL or --profile say otherwise"
+        )
+    else:
+        SETTINGS.info(
+            f"{PROFILE!r} is not the default, so commands keep using the embedded Redis; "
+            f"use it with --profile {PROFILE}, or make it the default with "
+            f"`qops config set default_profile {PROFILE}`"
+        )
 
 
 @config_app.command("show")
