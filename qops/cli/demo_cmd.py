@@ -9,22 +9,26 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from qops.cli.common import SETTINGS, command, stdout_is_terminal
-from qops.cli.output import Column, emit
+from qops.cli.common import SETTINGS, command, program, stdout_is_terminal
+from qops.cli.output import Column, plural, print_table
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
+    from qops import demo as samples
     from qops.inspector import Inspector
     from qops.models import QueueInfo
 
+QUEUE = "demo:default"
+"""The queue the hints look into (`qops.demo.DEFAULT`, not imported to keep startup quick)."""
+
 EXPLORE = [
-    ("qops queue ls", "the queues and their counts"),
-    ("qops task ls -q default -s archived", "the task that gave up with SkipRetry"),
-    ("qops task ls -q default -s completed", "tasks kept for an hour by their retention"),
-    ("qops task ls -q default -s scheduled", "the task scheduled for tomorrow"),
-    ("qops stats", "everything at a glance"),
-    ("qops tui", "the live dashboard"),
+    ("queue ls", "the queues and their counts"),
+    (f"task ls -q {QUEUE} -s archived", "the task that gave up with SkipRetry"),
+    (f"task ls -q {QUEUE} -s completed", "tasks kept for an hour by their retention"),
+    (f"task ls -q {QUEUE} -s scheduled", "the task scheduled for tomorrow"),
+    ("stats", "everything at a glance"),
+    ("tui", "the live dashboard"),
 ]
 
 
@@ -45,21 +49,7 @@ def _target() -> tuple[str, bool]:
     return url, True
 
 
-class _Counters:
-    """Today's processed/failed counts, minus what they were when the demo started."""
-
-    def __init__(self, inspector: Inspector, queues: list[str]) -> None:
-        self.queues = queues
-        existing = set(inspector.queues())
-        start = inspector.queue_infos([q for q in queues if q in existing])
-        self.base = {q.queue: (q.processed, q.failed) for q in start}
-
-    def delta(self, info: QueueInfo) -> tuple[int, int]:
-        processed, failed = self.base.get(info.queue, (0, 0))
-        return info.processed - processed, info.failed - failed
-
-
-def _columns(counters: _Counters) -> list[Column[QueueInfo]]:
+def _columns(tally: samples.Tally) -> list[Column[QueueInfo]]:
     # Short headers: the live view must fit 80 columns.
     def n(attr: str, header: str) -> Column[QueueInfo]:
         return Column(header, lambda q: str(getattr(q, attr)), justify="right")
@@ -73,19 +63,19 @@ def _columns(counters: _Counters) -> list[Column[QueueInfo]]:
         n("archived", "ARCH"),
         n("completed", "DONE"),
         n("aggregating", "AGGR"),
-        Column("RUNS", lambda q: str(counters.delta(q)[0]), justify="right"),
-        Column("FAILS", lambda q: str(counters.delta(q)[1]), justify="right"),
+        Column("RUNS", lambda q: str(tally.runs[q.queue]), justify="right"),
+        Column("FAILS", lambda q: str(tally.failures[q.queue]), justify="right"),
     ]
 
 
 def _view(
-    inspector: Inspector, counters: _Counters, elapsed: float, seconds: float
+    inspector: Inspector, tally: samples.Tally, elapsed: float, seconds: float
 ) -> RenderableType:
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
 
-    infos = inspector.queue_infos(counters.queues)
+    infos = inspector.queue_infos(_existing(inspector))
     table = Table(
         title=f"qops demo  {elapsed:4.1f}s of {seconds:g}s  (Ctrl+C stops)",
         title_justify="left",
@@ -94,17 +84,32 @@ def _view(
         box=None,
         padding=(0, 2, 0, 0),
     )
-    columns = _columns(counters)
+    columns = _columns(tally)
     for c in columns:
         table.add_column(c.header, justify=c.justify)
     for info in infos:
         table.add_row(*(c.human(info) for c in columns))
-    running = [w.task_type for s in inspector.servers() for w in s.active_workers]
+    from qops import demo as samples
+
+    running = [
+        w.task_type
+        for s in inspector.servers()
+        for w in s.active_workers
+        if w.queue in samples.QUEUES
+    ]
     line = "running: " + (", ".join(sorted(running)) if running else "nothing")
     return Group(table, Text(line, style="dim"))
 
 
-def _watch(inspector: Inspector, counters: _Counters, seconds: float) -> None:
+def _existing(inspector: Inspector) -> list[str]:
+    """The demo queues that exist (a queue appears once a task was enqueued to it)."""
+    from qops import demo as samples
+
+    known = set(inspector.queues())
+    return [q for q in samples.QUEUES if q in known]
+
+
+def _watch(inspector: Inspector, tally: samples.Tally, seconds: float) -> None:
     """Show the live view until ``seconds`` pass or Ctrl+C; off a terminal, just wait."""
     started = time.monotonic()
     deadline = started + seconds
@@ -114,34 +119,59 @@ def _watch(inspector: Inspector, counters: _Counters, seconds: float) -> None:
             return
         from rich.live import Live
 
-        view = _view(inspector, counters, 0.0, seconds)
+        view = _view(inspector, tally, 0.0, seconds)
         with Live(view, console=SETTINGS.out(), refresh_per_second=4, transient=False) as live:
             while (now := time.monotonic()) < deadline:
-                live.update(_view(inspector, counters, now - started, seconds))
+                live.update(_view(inspector, tally, now - started, seconds))
                 time.sleep(0.25)
     except KeyboardInterrupt:
         SETTINGS.info("stopping the demo")
 
 
+def _invocation(url: str, embedded: bool) -> str:
+    """How to run qops so that it reaches the Redis the demo used."""
+    import os
+    import shlex
+
+    from qops import config
+    from qops.connection import mask_url
+
+    words = [program()]
+    if SETTINGS.profile:
+        words += ["--profile", SETTINGS.profile]
+    elif SETTINGS.redis_url and SETTINGS.redis_url != os.environ.get("QOPS_REDIS_URL"):
+        words += ["-u", mask_url(url)]
+    elif embedded and config.profile().get("redis_url"):
+        # A default profile would win over the embedded Redis.
+        words += ["-u", url]
+    return shlex.join(words)
+
+
 def _summary(
-    doc: dict[str, Any], infos: list[QueueInfo], counters: _Counters, embedded: bool
+    doc: dict[str, Any], infos: list[QueueInfo], tally: samples.Tally, url: str, embedded: bool
 ) -> None:
     if SETTINGS.json:
         SETTINGS.emit_json(doc)
         return
     console = SETTINGS.out()
-    refused = f" ({doc['refused']} refused as a duplicate, as intended)" if doc["refused"] else ""
+    refused = doc["refused"]
+    duplicate = f" ({refused} refused as a duplicate, as intended)" if refused else ""
     console.print(
-        f"Enqueued {doc['enqueued']} sample tasks{refused}; the worker processed "
-        f"{doc['processed']} runs, {doc['failed']} of them failed (and were retried or archived).",
+        f"Enqueued {plural(doc['enqueued'], 'sample task')}{duplicate}; the worker ran them "
+        f"{plural(doc['processed'], 'time')}, and {plural(doc['failed'], 'run')} failed "
+        "(retried or archived).",
         soft_wrap=True,
+        markup=False,
     )
     if not stdout_is_terminal():
-        emit(infos, _columns(counters), None, to_json=lambda q: q.to_json())
+        # The live view showed the table on a terminal; elsewhere it comes here, with header.
+        print_table(infos, _columns(tally))
     where = "the embedded Redis (it keeps running)" if embedded else "this Redis"
     console.print(f"\nThe tasks stay in {where}. Explore them:", soft_wrap=True)
-    width = max(len(c) for c, _ in EXPLORE)
-    for cmd, what in EXPLORE:
+    qops = _invocation(url, embedded)
+    hints = [(f"{qops} {cmd}", what) for cmd, what in EXPLORE]
+    width = max(len(c) for c, _ in hints)
+    for cmd, what in hints:
         console.print(f"  {cmd.ljust(width)}  # {what}", markup=False, soft_wrap=True)
 
 
@@ -153,11 +183,14 @@ def demo(
 ) -> None:
     """Run a worker with sample handlers and enqueue sample tasks of every kind.
 
-    Uses the embedded Redis unless --redis-url or --profile is given. Tasks go to two
-    queues (critical=6, default=3): quick ones, a scheduled one, a unique one enqueued
-    twice, ones kept after completion, a group that is aggregated, one that fails twice
-    and then succeeds, one that gives up at once (SkipRetry), and a slow one.
+    Uses the embedded Redis unless --redis-url or --profile is given. Tasks go to the demo's
+    own queues (demo:critical=6, demo:default=3, demo:low=1), so no other task is touched:
+    quick ones, a scheduled one, a unique one enqueued twice, ones kept after completion, a
+    group that is aggregated, one that fails twice and then succeeds, one that gives up at
+    once (SkipRetry), and slow ones. The counts of runs are those of this run's tasks.
     """
+    import uuid
+
     from qops import demo as samples
     from qops.client import Client
     from qops.connection import mask_url
@@ -166,13 +199,13 @@ def demo(
     from qops.worker.runtime import Worker
 
     url, embedded = _target()
+    tally = samples.Tally(uuid.uuid4().hex)
     # The worker logs through the "qops" logger; the live view owns the terminal.
     logging.getLogger("qops").addHandler(logging.NullHandler())
     with Inspector(url) as inspector, Client(url) as client:
         inspector.ping()
-        counters = _Counters(inspector, list(samples.QUEUES))
         worker = Worker(
-            samples.handlers(),
+            samples.handlers(tally),
             redis_url=url,
             queues=samples.QUEUES,
             concurrency=4,
@@ -185,20 +218,19 @@ def demo(
         thread = threading.Thread(target=worker.run, name="qops-demo-worker", daemon=True)
         thread.start()
         try:
-            results = client.enqueue_many(samples.tasks())
-            _watch(inspector, counters, seconds)
+            results = client.enqueue_many(samples.tasks(tally.run_id))
+            _watch(inspector, tally, seconds)
         finally:
             worker.stop()
             thread.join(30)
-        infos = inspector.queue_infos(counters.queues)
-    deltas = [counters.delta(q) for q in infos]
+        infos = inspector.queue_infos(_existing(inspector))
     doc = {
         "redis_url": mask_url(url),
         "embedded": embedded,
+        "queues": [q.to_json() for q in infos],
         "enqueued": sum(1 for r in results if not isinstance(r, QopsError)),
         "refused": sum(1 for r in results if isinstance(r, QopsError)),
-        "processed": sum(d[0] for d in deltas),
-        "failed": sum(d[1] for d in deltas),
-        "queues": [q.to_json() for q in infos],
+        "processed": sum(tally.runs.values()),
+        "failed": sum(tally.failures.values()),
     }
-    _summary(doc, infos, counters, embedded)
+    _summary(doc, infos, tally, url, embedded)
