@@ -292,28 +292,76 @@ def worker(
         metrics_bind=metrics_bind,
         metrics_shared=metrics_port is not None and processes > 1,
     )
-    sys.stdout.flush()
-    sys.stderr.flush()
+    # Without -v or --log-level no log line says the worker started: one line does.
+    announce = log_level is None and not verbose and not SETTINGS.quiet
     if processes == 1:
+        _check(settings)
+        if announce:
+            _announce(settings, processes)
+        sys.stdout.flush()
+        sys.stderr.flush()
         # Become the worker process: the same pid and exit code, without the CLI's modules in
-        # memory. It checks --app and Redis itself (exit 2 and 4, one line on stderr).
+        # memory.
         argv = child_command()
         os.execve(argv[0], argv, child_env(settings))
-    _supervise(settings, processes, metrics_port, metrics_bind)
+    _supervise(settings, processes, metrics_port, metrics_bind, announce)
 
 
-def _supervise(settings: Settings, processes: int, port: int | None, bind: str) -> None:
+def _check(settings: Settings) -> None:
+    """Load the handlers and reach Redis once, here: bad settings exit 2, no Redis exits 4."""
     from qops.storage.broker import Broker
-    from qops.worker.entry import child_command, child_env, configure_logging
-    from qops.worker.supervisor import Supervisor
 
-    # Check once here rather than in every child: bad settings exit 2, no Redis exits 4.
     settings.worker()
     broker = Broker.from_url(settings.redis_url, socket_timeout=5.0)
     try:
         broker.ping()
     finally:
         broker.close()
+
+
+def _announce(settings: Settings, processes: int) -> None:
+    """One line on stderr saying what the worker serves (a JSON object with --log-format json)."""
+    from qops.connection import mask_url
+    from qops.worker.logs import JsonFormatter
+
+    opts = settings.options
+    queues = ",".join(f"{q}={w}" for q, w in opts["queues"].items())
+    strict = " (strict)" if opts["strict_priority"] else ""
+    per = " per process" if processes > 1 else ""
+    pid = f"pid {os.getpid()}" + (" (supervisor)" if processes > 1 else "")
+    url = mask_url(settings.redis_url)
+    message = (
+        f"qops worker: {pid}, queues {queues}{strict}, concurrency {opts['concurrency']}{per}, "
+        f"{processes} process{'es' if processes > 1 else ''}, Redis {url} "
+        "(-v logs every task; Ctrl-C stops)"
+    )
+    if settings.log_format != LogFormat.JSON:
+        print(message, file=sys.stderr, flush=True)
+        return
+    fields = {
+        "event": "starting",
+        "queues": opts["queues"],
+        "strict_priority": opts["strict_priority"],
+        "concurrency": opts["concurrency"],
+        "processes": processes,
+        "redis": url,
+    }
+    record = logging.makeLogRecord(
+        {"name": log.name, "levelno": logging.INFO, "levelname": "INFO", "msg": message, **fields}
+    )
+    print(JsonFormatter().format(record), file=sys.stderr, flush=True)
+
+
+def _supervise(
+    settings: Settings, processes: int, port: int | None, bind: str, announce: bool
+) -> None:
+    from qops.worker.entry import child_command, child_env, configure_logging
+    from qops.worker.supervisor import Supervisor
+
+    # Check once here rather than in every child.
+    _check(settings)
+    if announce:
+        _announce(settings, processes)
     configure_logging(settings.log_level, settings.log_format)
     env = child_env(settings)
     if port is None:
