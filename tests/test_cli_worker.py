@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -99,3 +100,19 @@ def test_quiet_or_an_explicit_log_level_prints_no_line(
     finally:
         assert stop(proc) == 0
     assert err.read_text() == ""
+
+
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_a_busy_metrics_port_is_the_only_line(redis_url: str, processes: str) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [QOPS, "worker", "--app", APP, "-p", processes, "--metrics-port", str(port)],
+            cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
+            env={**os.environ, "QOPS_REDIS_URL": redis_url},
+        )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"qops: error: cannot listen on 127.0.0.1:{port}: ")

@@ -296,6 +296,8 @@ def worker(
     announce = log_level is None and not verbose and not SETTINGS.quiet
     if processes == 1:
         _check(settings)
+        if metrics_port is not None:
+            _check_port(metrics_bind, metrics_port)
         if announce:
             _announce(settings, processes)
         sys.stdout.flush()
@@ -317,6 +319,26 @@ def _check(settings: Settings) -> None:
         broker.ping()
     finally:
         broker.close()
+
+
+def _check_port(bind: str, port: int) -> None:
+    """Fail here, before saying the worker started, when its metrics port cannot be bound.
+
+    The worker process binds it right after; this binds it the same way and lets it go.
+    """
+    import socket
+
+    family = socket.AF_INET6 if ":" in bind else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((bind, port))
+    except OSError as exc:
+        raise _cannot_listen(bind, port, exc) from None
+
+
+def _cannot_listen(bind: str, port: int, exc: OSError) -> typer.Exit:
+    return fail(f"cannot listen on {bind}:{port}: {exc.strerror or exc}")
 
 
 def _announce(settings: Settings, processes: int) -> None:
@@ -360,18 +382,20 @@ def _supervise(
 
     # Check once here rather than in every child.
     _check(settings)
-    if announce:
-        _announce(settings, processes)
     configure_logging(settings.log_level, settings.log_format)
     env = child_env(settings)
     if port is None:
+        if announce:
+            _announce(settings, processes)
         raise typer.Exit(Supervisor(child_command(), processes, env).run())
     from qops.metrics.worker_metrics import SharedMetrics
 
     try:
         metrics = SharedMetrics(bind, port)
     except OSError as exc:
-        raise fail(f"cannot listen on {bind}:{port}: {exc.strerror or exc}") from None
+        raise _cannot_listen(bind, port, exc) from None
+    if announce:
+        _announce(settings, processes)
     metrics.start()
     log.info("serving worker metrics on %s", metrics.server.url)
     try:
