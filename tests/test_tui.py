@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -25,6 +26,7 @@ from qops.tui.screens.servers import ServersScreen
 from qops.tui.screens.task import TaskScreen
 from qops.tui.source import RedisSource
 from qops.tui.widgets.live_table import LiveTable
+from qops.tui.widgets.status import Link, StatusBar
 from tests.helpers import async_wait_for
 from tests.redis_server import RedisServer, load_fixture
 from tests.worker_helpers import serving
@@ -53,8 +55,23 @@ def seeded(redis_url: str, r: redis.Redis) -> str:
     return redis_url
 
 
-def make_app(url: str, **options: Any) -> QopsApp:
-    return QopsApp(RedisSource(Inspector(url)), refresh=0.5, **options)
+class RecordingApp(QopsApp):
+    """Keeps every notification: toasts expire, and a slow run must not lose one."""
+
+    CSS_PATH = Path(inspect.getfile(QopsApp)).with_name("qops.tcss")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.notes: list[str] = []
+
+    def notify(self, message: str, *args: Any, **kwargs: Any) -> None:
+        self.notes.append(message)
+        super().notify(message, *args, **kwargs)
+
+
+def make_app(url: str, **options: Any) -> RecordingApp:
+    options.setdefault("refresh", 0.5)
+    return RecordingApp(RedisSource(Inspector(url)), **options)
 
 
 @contextlib.asynccontextmanager
@@ -87,7 +104,8 @@ def has_row(app: QopsApp, selector: str, row: str) -> bool:
 
 
 def messages(app: QopsApp) -> list[str]:
-    return [n.message for n in app._notifications]
+    assert isinstance(app, RecordingApp)
+    return app.notes
 
 
 async def open_queue(pilot: Any, queue: str, state: TaskState = TaskState.PENDING) -> QueueScreen:
@@ -383,7 +401,7 @@ async def test_redis_down_shows_a_banner_and_recovers(r: redis.Redis) -> None:
     server = RedisServer().start()
     try:
         qops.Client(server.url).enqueue("ping", {}, queue="alpha")
-        app = QopsApp(RedisSource(Inspector(server.url)), refresh=0.5)
+        app = make_app(server.url)
         async with running(app) as pilot:
             banner = app.screen.query_one("#banner")
             await until(pilot, lambda: has_row(app, "#queues", "alpha"))
@@ -487,3 +505,98 @@ async def test_run_a_scheduled_task_now(seeded: str, r: redis.Redis) -> None:
         await pilot.press("enter")
         await until(pilot, lambda: state_of(r, "default", SCHEDULED) == "pending")
         assert r.zscore(keys.scheduled("default"), SCHEDULED) is None
+
+
+async def test_a_status_bar_can_be_shown_before_it_is_mounted_and_after_it_is_gone(
+    redis_url: str,
+) -> None:
+    app = make_app(redis_url)
+    async with running(app) as pilot:
+        link = Link("redis://example:6379/0", 2.0, updated_at=app.clock() - 3)
+        bar = StatusBar("qops › test")
+        bar.show(link, app.clock())  # not composed: nothing to query, yet it must not fail
+        await app.screen.mount(bar)
+        await pilot.pause()
+        assert "updated 3s ago" in str(bar.query_one("#status").render())
+        await bar.remove()
+        link.error, link.failures = "connection refused", 1
+        bar.show(link, app.clock())  # gone from the screen: still no error
+        assert "Redis unreachable" in str(bar._status.render())
+
+
+async def test_rapid_screen_switches_while_refreshes_fire(seeded: str) -> None:
+    """Screens are pushed, popped and switched faster than they compose, while polls land
+    and the status ticks: nothing may meet a screen half built or already gone (run_test
+    re-raises anything the app raised)."""
+    app = make_app(seeded, refresh=0.05)
+    async with running(app) as pilot:
+        await until(pilot, lambda: has_row(app, "#queues", "default"))
+        stop = asyncio.Event()
+        ticks = 0
+
+        async def tick() -> None:  # the status timer and refresh_now, far more often
+            nonlocal ticks
+            while not stop.is_set():
+                app.show_status()
+                app.refresh_now()
+                ticks += 1
+                await asyncio.sleep(0.002)
+
+        # Each step is queued on the app, as a key press would be, but not waited for.
+        steps: list[Callable[[], object]] = [
+            lambda: app.call_later(app.open_queue, "default"),
+            lambda: app.call_later(app.open_task, "default", RETRY),
+            lambda: app.call_later(app.go, "servers"),
+            lambda: app.call_later(app.open_task, "default", RETRY),
+            lambda: app.call_later(app.go, "overview"),
+            lambda: app.call_later(app.action_help),
+            lambda: app.call_later(app.go, "servers"),
+            lambda: app.call_later(app.go, "overview"),
+            lambda: app.call_later(app.open_queue, "emails"),
+            lambda: app.call_later(app.go, "overview"),
+        ]
+        # Seven pauses against ten steps: each step meets screens at many stages of life.
+        pauses = (0.0, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05)
+        ticking = asyncio.create_task(tick())
+        try:
+            for i in range(len(steps) * len(pauses)):
+                steps[i % len(steps)]()
+                await asyncio.sleep(pauses[i % len(pauses)])
+        finally:
+            stop.set()
+            await ticking
+        assert ticks > 20
+        await until(pilot, lambda: isinstance(app.screen, OverviewScreen))
+        assert len(app.screen_stack) == 1
+        status = app.screen.query_one("#status")
+        await until(pilot, lambda: "updated" in str(status.render()))
+
+
+async def test_1_and_2_go_to_the_overview_and_the_servers_from_every_screen(seeded: str) -> None:
+    app = make_app(seeded)
+    async with running(app) as pilot:
+
+        async def at_root(kind: type) -> None:
+            await until(pilot, lambda: isinstance(app.screen, kind))
+            assert len(app.screen_stack) == 1
+
+        await open_queue(pilot, "default", TaskState.RETRY)
+        await pilot.press("1")  # from a queue
+        await at_root(OverviewScreen)
+        await open_queue(pilot, "default", TaskState.RETRY)
+        await select_task(pilot, RETRY)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, TaskScreen))
+        await pilot.press("2")  # from a task
+        await at_root(ServersScreen)
+        await pilot.press("1")  # back to the overview, not to the task left open
+        await at_root(OverviewScreen)
+        await open_queue(pilot, "emails")
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await pilot.press("2")  # from help
+        await at_root(ServersScreen)
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await pilot.press("1")
+        await at_root(OverviewScreen)

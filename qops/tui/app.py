@@ -12,6 +12,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.widget import AwaitMount
 
 from qops.errors import ConnectionFailedError, QopsError
 from qops.models import QueueInfo
@@ -63,8 +64,8 @@ class QopsApp(App[None]):
         Binding("ctrl+r", "refresh_now", "Refresh now", show=False, id="refresh-now"),
         Binding("plus", "interval(1)", "Slower refresh", show=False, id="slower"),
         Binding("minus", "interval(-1)", "Faster refresh", show=False, id="faster"),
-        Binding("1", "switch_mode('overview')", "Queues", show=False, id="mode-overview"),
-        Binding("2", "switch_mode('servers')", "Servers", show=False, id="mode-servers"),
+        Binding("1", "go('overview')", "Queues (overview)", show=False, id="mode-overview"),
+        Binding("2", "go('servers')", "Servers", show=False, id="mode-servers"),
     ]
 
     def __init__(
@@ -87,10 +88,24 @@ class QopsApp(App[None]):
         self._polling = False
         self._again = False
         self._timer: Timer | None = None
+        self._ticker: Timer | None = None
 
     # -- refresh loop ---------------------------------------------------------------------
+    # Timers and poll results arrive whenever they like: while a screen is still being
+    # composed, after it was popped, or while the app winds down with no screen at all.
+    # So none of them assumes a screen or a widget exists: they find the screens shown now
+    # (`_shown`), screens check they are still the one on top (`DataScreen.current`), and
+    # the status bar holds its own widgets.
     def on_mount(self) -> None:
-        self.set_interval(1.0, self.show_status)
+        self._ticker = self.set_interval(1.0, self.show_status)
+
+    def _shown(self) -> list[Screen[Any]]:
+        """The screens on view, top last: none before the first one and after the last."""
+        try:
+            stack = self.screen_stack
+        except KeyError:  # the mode's stack is not set up yet
+            return []
+        return [s for s in stack if s.is_current]
 
     def refresh_now(self) -> None:
         """Poll at once (or right after the poll in flight)."""
@@ -100,9 +115,12 @@ class QopsApp(App[None]):
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
+        shown = self._shown()
+        if not shown:
+            return  # winding down; a screen that shows up polls on its resume
         self._polling, self._again = True, False
-        screen = self.screen
-        self._poll(screen if isinstance(screen, DataScreen) else None)
+        top = shown[-1]
+        self._poll(top if isinstance(top, DataScreen) else None)
 
     @work(thread=True, group="poll", exit_on_error=False)
     def _poll(self, screen: DataScreen[Any] | None) -> None:
@@ -138,7 +156,7 @@ class QopsApp(App[None]):
         if recovered:
             self.notify("Redis is back.", title="Reconnected", timeout=3)
         try:
-            if screen is not None and screen is self.screen and screen.is_mounted:
+            if screen is not None and screen.current:
                 if error is not None:
                     screen.show_error(error)
                 else:
@@ -165,9 +183,11 @@ class QopsApp(App[None]):
             self._timer = self.set_timer(delay, self.refresh_now)
 
     def show_status(self) -> None:
+        """Bring the status line of every screen on view up to date."""
         now = self.clock()
-        for bar in self.screen.query(StatusBar):
-            bar.show(self.link, now)
+        for screen in self._shown():
+            for bar in screen.query(StatusBar):
+                bar.show(self.link, now)
 
     # -- navigation -----------------------------------------------------------------------
     def open_queue(self, queue: str) -> None:
@@ -175,6 +195,23 @@ class QopsApp(App[None]):
 
     def open_task(self, queue: str, task_id: str) -> None:
         self.push_screen(TaskScreen(queue, task_id))
+
+    async def go(self, mode: str) -> None:
+        """Show the root screen of ``mode`` (``overview`` or ``servers``), from anywhere.
+
+        Screens opened on top of it (a queue, a task, help) are closed, so ``1`` always
+        means the queues overview and ``2`` the servers list.
+        """
+        if self.current_mode != mode:
+            await self.switch_mode(mode)
+        # A screen taken down while it is still being built breaks its widgets' own mount
+        # handlers (Textual's Tabs among them): a fast "enter 1" lets it finish first.
+        await AwaitMount(self.screen, self.screen_stack[1:])
+        for _ in self.screen_stack[1:]:
+            self.pop_screen()
+
+    async def action_go(self, mode: str) -> None:
+        await self.go(mode)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -216,10 +253,10 @@ class QopsApp(App[None]):
         )
 
     def _go(self, mode: str) -> Callable[[], object]:
-        return lambda: self.switch_mode(mode)
+        return lambda: self.go(mode)
 
-    def _open_from_palette(self, queue: str) -> None:
-        self.switch_mode("overview")
+    async def _open_from_palette(self, queue: str) -> None:
+        await self.go("overview")
         self.open_queue(queue)
 
     # -- changes --------------------------------------------------------------------------
@@ -279,4 +316,7 @@ class QopsApp(App[None]):
         return {k: v.get(k, "") for k in ("error", "warning", "success", "accent", "secondary")}
 
     def on_unmount(self) -> None:
+        for timer in (self._ticker, self._timer):
+            if timer is not None:
+                timer.stop()
         self.source.close()

@@ -58,9 +58,16 @@ class DataScreen(Screen[None], Generic[T]):
         self._last_error = None
         self.show(data)
 
+    @property
+    def current(self) -> bool:
+        """Mounted (so composed) and on top: only then may a poll's data be shown."""
+        return self.is_mounted and self.is_active
+
     def on_screen_resume(self) -> None:
-        self.qops.show_status()
-        self.qops.refresh_now()
+        # `App.go` pops several screens at once; those passed over must not poll.
+        if self.is_active:
+            self.qops.show_status()
+            self.qops.refresh_now()
 
     def allowed(self, action: str) -> bool:
         """Whether ``action`` applies to what is selected now (read-only aside)."""

@@ -49,7 +49,10 @@ class HelpScreen(ModalScreen[None]):
     """Key reference over the screen it was opened from."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,question_mark,f1,q", "close", "Close", id="help-close")
+        Binding("escape,question_mark,f1,q", "close", "Close", id="help-close"),
+        # A modal screen hides the app's keys; these two work from everywhere.
+        Binding("1", "app.go('overview')", "Queues (overview)", show=False, id="help-queues"),
+        Binding("2", "app.go('servers')", "Servers", show=False, id="help-servers"),
     ]
 
     def __init__(self, under: Screen[Any]) -> None:

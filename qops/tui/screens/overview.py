@@ -63,7 +63,7 @@ class OverviewScreen(DataScreen[dict[str, str]]):
         Binding("s", "sort", "Sort", id="sort"),
         Binding("S", "reverse", "Reverse sort", show=False, id="reverse-sort"),
         Binding("P", "pause_queue", "Pause queue", key_display="P", id="pause-queue"),
-        Binding("2", "app.switch_mode('servers')", "Servers", id="go-servers"),
+        Binding("2", "app.go('servers')", "Servers", id="go-servers"),
     ]
 
     def __init__(self) -> None:
@@ -71,15 +71,19 @@ class OverviewScreen(DataScreen[dict[str, str]]):
         self.sort_index = 0
         self.descending = False
         self.redis: dict[str, str] = {}
+        # Built here, not looked up: bindings are checked while the screen is composed.
+        self.table = LiveTable(COLUMNS, id="queues")
+        self.summary_line = Static(id="summary")
+        self.throughput = Throughput(self.qops.health_capacity, self.qops.refresh_interval)
 
     def crumb(self) -> str:
         return "qops › queues"
 
     def compose(self) -> ComposeResult:
         yield self.status_bar()
-        yield Static(id="summary")
-        yield LiveTable(COLUMNS, id="queues")
-        yield Throughput(self.qops.health_capacity, self.qops.refresh_interval)
+        yield self.summary_line
+        yield self.table
+        yield self.throughput
         yield Footer()
 
     def fetch(self, source: DataSource) -> dict[str, str]:
@@ -97,10 +101,10 @@ class OverviewScreen(DataScreen[dict[str, str]]):
         rows = [self.row(q) for q in queues]
         if queues:
             rows.append(self.total_row(queues))
-        self.query_one(LiveTable).set_rows(rows)
+        self.table.set_rows(rows)
         h = self.qops.health
-        self.query_one(Throughput).show(list(h.processed), list(h.failed))
-        self.query_one("#summary", Static).update(self.summary(queues))
+        self.throughput.show(list(h.processed), list(h.failed))
+        self.summary_line.update(self.summary(queues))
 
     def summary(self, queues: list[QueueInfo]) -> Content:
         parts = [self.qops.source.label]
@@ -181,7 +185,7 @@ class OverviewScreen(DataScreen[dict[str, str]]):
         return TOTAL, cells
 
     def selected_queue(self) -> QueueInfo | None:
-        key = self.query_one(LiveTable).selected_key
+        key = self.table.selected_key
         return next((q for q in self.qops.queues if q.queue == key), None)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -111,21 +111,29 @@ class QueueScreen(DataScreen[Page]):
         self.task_type: str | None = None
         self.tasks: list[TaskInfo] = []
         self.filter_mode = "text"
+        # Built here, not looked up: bindings are checked and polls land while the screen
+        # is still being composed or already closing.
+        self.table = LiveTable(columns_for(state), id="tasks")
+        self.tab = {s: Tab(s.value, id=s.value) for s in STATES}
+        self.tabs = Tabs(*self.tab.values(), active=state.value)
+        self.summary_line = Static(id="summary")
+        self.pager_line = Static(id="pager")
+        self.filter_box = Input(id="filter")
 
     def crumb(self) -> str:
         return f"qops › {self.queue}"
 
     def compose(self) -> ComposeResult:
         yield self.status_bar()
-        yield Static(id="summary")
-        yield Tabs(*(Tab(s.value, id=s.value) for s in STATES), active=self.state.value)
-        yield LiveTable(columns_for(self.state), id="tasks")
-        yield Static(id="pager")
-        yield Input(id="filter")
+        yield self.summary_line
+        yield self.tabs
+        yield self.table
+        yield self.pager_line
+        yield self.filter_box
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(LiveTable).focus()
+        self.table.focus()
         self.render_info()
 
     # -- data -----------------------------------------------------------------------------
@@ -153,14 +161,14 @@ class QueueScreen(DataScreen[Page]):
         self.tasks = data.tasks
         needle = self.text_filter.lower()
         shown = [t for t in data.tasks if not needle or needle in self.haystack(t)]
-        self.query_one(LiveTable).set_rows([self.row(t, data.workers) for t in shown])
+        self.table.set_rows([self.row(t, data.workers) for t in shown])
         self.render_info(len(data.tasks), len(shown))
         self.refresh_bindings()
 
     def show_error(self, error: Exception) -> None:
         if isinstance(error, QueueNotFoundError):
             self.tasks = []  # the summary line says the queue is gone
-            self.query_one(LiveTable).set_rows([])
+            self.table.set_rows([])
             self.render_info()
             return
         super().show_error(error)
@@ -204,14 +212,12 @@ class QueueScreen(DataScreen[Page]):
 
     def render_info(self, fetched: int | None = None, shown: int | None = None) -> None:
         info = self.info()
-        tabs = self.query_one(Tabs)
         names = SHORT if self.app.size.width < 100 else {}
-        for state in STATES:
+        for state, tab in self.tab.items():
             n = 0 if info is None else int(getattr(info, state.value))
-            label = f"{names.get(state, state.value)} {fmt.count(n)}"
-            tabs.query_one(f"#{state.value}", Tab).label = label
-        self.query_one("#summary", Static).update(self.summary(info))
-        self.query_one("#pager", Static).update(self.pager(fetched, shown))
+            tab.label = f"{names.get(state, state.value)} {fmt.count(n)}"
+        self.summary_line.update(self.summary(info))
+        self.pager_line.update(self.pager(fetched, shown))
 
     def summary(self, info: QueueInfo | None) -> Content:
         if info is None:
@@ -241,7 +247,7 @@ class QueueScreen(DataScreen[Page]):
 
     # -- navigation -----------------------------------------------------------------------
     def selected(self) -> TaskInfo | None:
-        key = self.query_one(LiveTable).selected_key
+        key = self.table.selected_key
         return next((t for t in self.tasks if t.id == key), None)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -257,10 +263,10 @@ class QueueScreen(DataScreen[Page]):
             self.qops.open_task(self.queue, task.id)
 
     def action_back(self) -> None:
-        box = self.query_one("#filter", Input)
+        box = self.filter_box
         if box.display:
             box.display = False
-            self.query_one(LiveTable).focus()
+            self.table.focus()
         elif self.text_filter or self.task_type:
             self.text_filter, self.task_type = "", None
             self.reload()
@@ -270,7 +276,7 @@ class QueueScreen(DataScreen[Page]):
     def reload(self, page: int = 1) -> None:
         self.page = page
         self.tasks = []
-        self.query_one(LiveTable).set_rows([])
+        self.table.set_rows([])
         self.render_info()
         self.refresh_bindings()
         self.qops.refresh_now()
@@ -289,7 +295,7 @@ class QueueScreen(DataScreen[Page]):
 
     def action_state(self, step: int) -> None:
         index = (STATES.index(self.state) + step) % len(STATES)
-        self.query_one(Tabs).active = STATES[index].value
+        self.tabs.active = STATES[index].value
 
     @on(Tabs.TabActivated)
     def tab_activated(self, event: Tabs.TabActivated) -> None:
@@ -297,12 +303,12 @@ class QueueScreen(DataScreen[Page]):
         if state is self.state:
             return
         self.state = state
-        self.query_one(LiveTable).set_columns(columns_for(state))
+        self.table.set_columns(columns_for(state))
         self.reload()
 
     def action_filter(self, mode: str) -> None:
         self.filter_mode = mode
-        box = self.query_one("#filter", Input)
+        box = self.filter_box
         box.placeholder = (
             "text in id, type, payload or error (this page); enter applies, esc clears"
             if mode == "text"
@@ -320,7 +326,7 @@ class QueueScreen(DataScreen[Page]):
             self.text_filter = value
         else:
             self.task_type = value or None
-        self.query_one(LiveTable).focus()
+        self.table.focus()
         self.reload()
 
     def action_copy_id(self) -> None:

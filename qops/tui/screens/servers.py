@@ -52,26 +52,30 @@ class ServersScreen(DataScreen[list[ServerInfo]]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Open task", show=False, id="open-worker-task"),
         Binding("tab", "app.focus_next", "Next table", id="next-table"),
-        Binding("1", "app.switch_mode('overview')", "Queues", id="go-queues"),
+        Binding("1", "app.go('overview')", "Queues", id="go-queues"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.servers: list[ServerInfo] = []
+        self.server_table = LiveTable(SERVER_COLUMNS, id="servers")
+        self.worker_table = LiveTable(WORKER_COLUMNS, id="workers")
+        self.servers_title = Static(id="servers-title", classes="section")
+        self.workers_title = Static(id="workers-title", classes="section")
 
     def crumb(self) -> str:
         return "qops › servers"
 
     def compose(self) -> ComposeResult:
         yield self.status_bar()
-        yield Static(id="servers-title", classes="section")
-        yield LiveTable(SERVER_COLUMNS, id="servers")
-        yield Static(id="workers-title", classes="section")
-        yield LiveTable(WORKER_COLUMNS, id="workers")
+        yield self.servers_title
+        yield self.server_table
+        yield self.workers_title
+        yield self.worker_table
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#workers", LiveTable).focus()
+        self.worker_table.focus()
 
     def fetch(self, source: DataSource) -> list[ServerInfo]:
         return source.servers()
@@ -123,13 +127,13 @@ class ServersScreen(DataScreen[list[ServerInfo]]):
                         },
                     )
                 )
-        self.query_one("#servers", LiveTable).set_rows(rows)
-        self.query_one("#workers", LiveTable).set_rows(workers)
+        self.server_table.set_rows(rows)
+        self.worker_table.set_rows(workers)
         total = sum(s.concurrency for s in self.servers)
-        self.query_one("#servers-title", Static).update(
+        self.servers_title.update(
             Content(f" Servers: {len(rows)} · {len(workers)} of {total} workers busy")
         )
-        self.query_one("#workers-title", Static).update(
+        self.workers_title.update(
             Content(" Active workers (enter opens the task)" if workers else " No active workers")
         )
 
@@ -139,7 +143,7 @@ class ServersScreen(DataScreen[list[ServerInfo]]):
         self.action_open()
 
     def action_open(self) -> None:
-        key = self.query_one("#workers", LiveTable).selected_key
+        key = self.worker_table.selected_key
         if key is not None:
             queue, task_id = key.split("\x00", 1)
             self.qops.open_task(queue, task_id)

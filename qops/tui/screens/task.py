@@ -65,6 +65,11 @@ class TaskScreen(DataScreen[TaskInfo | None]):
         self.queue = queue
         self.task_id = task_id
         self.shown: TaskInfo | None = None
+        self.meta_view = Static(Content(" loading…"), id="meta")
+        self.parts = {
+            name: (Static(classes="section", id=f"{name}-title"), Static(id=name))
+            for name in ("error", "payload", "result")
+        }
 
     def crumb(self) -> str:
         return f"qops › {self.queue} › {self.task_id}"
@@ -72,13 +77,10 @@ class TaskScreen(DataScreen[TaskInfo | None]):
     def compose(self) -> ComposeResult:
         yield self.status_bar()
         with VerticalScroll(id="task-body"):
-            yield Static(Content(" loading…"), id="meta")
-            yield Static(classes="section", id="error-title")
-            yield Static(id="error")
-            yield Static(classes="section", id="payload-title")
-            yield Static(id="payload")
-            yield Static(classes="section", id="result-title")
-            yield Static(id="result")
+            yield self.meta_view
+            for title, body in self.parts.values():
+                yield title
+                yield body
         yield Footer()
 
     def fetch(self, source: DataSource) -> TaskInfo | None:
@@ -92,33 +94,32 @@ class TaskScreen(DataScreen[TaskInfo | None]):
         self.shown = data
         self.refresh_bindings()
         if not changed and data is not None:
-            self.query_one("#meta", Static).update(self.meta(data))  # relative times move
+            self.meta_view.update(self.meta(data))  # relative times move
             return
-        for name in ("error", "payload", "result"):
-            self.query_one(f"#{name}", Static).display = data is not None
-            self.query_one(f"#{name}-title", Static).display = data is not None
+        for title, body in self.parts.values():
+            title.display = body.display = data is not None
         if data is None:
-            self.query_one("#meta", Static).update(
+            self.meta_view.update(
                 Content.assemble(
                     (f" Task {self.task_id} is no longer in queue {self.queue!r}", "bold"),
                     ": it finished, or was deleted. esc goes back.",
                 )
             )
             return
-        self.query_one("#meta", Static).update(self.meta(data))
+        self.meta_view.update(self.meta(data))
         error = data.corrupt or data.last_error
-        self.query_one("#error-title", Static).update(Content(" Last error"))
-        self.query_one("#error", Static).update(
+        title, body = self.parts["error"]
+        title.update(Content(" Last error"))
+        body.update(
             Text(fmt.printable(error), style=self.qops.palette()["error"])
             if error
             else Text("(none)", "dim")
         )
-        kind, payload = render_bytes(data.payload)
-        self.query_one("#payload-title", Static).update(Content(f" Payload · {kind}"))
-        self.query_one("#payload", Static).update(payload)
-        kind, result = render_bytes(data.result)
-        self.query_one("#result-title", Static).update(Content(f" Result · {kind}"))
-        self.query_one("#result", Static).update(result)
+        for name, data_bytes in (("payload", data.payload), ("result", data.result)):
+            kind, view = render_bytes(data_bytes)
+            title, body = self.parts[name]
+            title.update(Content(f" {name.capitalize()} · {kind}"))
+            body.update(view)
 
     def when(self, t: datetime | None) -> str:
         if t is None:

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.css.query import NoMatches
 from textual.widgets import Static
 
 from qops.tui import fmt
@@ -57,25 +56,28 @@ class Link:
 
 
 class StatusBar(Vertical):
-    """Breadcrumb and refresh status on one line, the Redis-down banner under it."""
+    """Breadcrumb and refresh status on one line, the Redis-down banner under it.
+
+    The children are built with the bar and `show` updates them directly, without a query:
+    the app's status tick may reach a bar whose screen is still being composed, or already
+    being taken down, and it must never find the bar half built.
+    """
 
     def __init__(self, crumb: str) -> None:
         super().__init__()
         self.crumb = crumb
+        self._status = Static(id="status")
+        self._banner = Static(id="banner")
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="status-line"):
             yield Static(Content(f" {self.crumb}"), id="crumb")
-            yield Static(id="status")
-        yield Static(id="banner")
+            yield self._status
+        yield self._banner
 
     def show(self, link: Link, now: float) -> None:
-        try:
-            status = self.query_one("#status", Static)
-            banner = self.query_one("#banner", Static)
-        except NoMatches:
-            return  # not composed yet; the next tick shows it
-        status.update(link.status(now))
-        banner.display = bool(link.error)
+        """Show ``link`` as of ``now``; safe before the bar is mounted and after it is gone."""
+        self._status.update(link.status(now))
+        self._banner.display = bool(link.error)
         if link.error:
-            banner.update(Content(link.banner(now)))
+            self._banner.update(Content(link.banner(now)))
