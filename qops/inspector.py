@@ -277,12 +277,12 @@ class Inspector:
             raise TaskNotFoundError(q, tid)
         if int(raw[0]) == 0:
             raise CorruptTaskError(key, f"the key holds a {decoding.text(raw[1])}, not a hash")
-        _, msg, state, result, score = raw
+        _, msg, state, result, score, since = raw
         name = decoding.text(state)
         if name not in arguments.STATE_VALUES:
             raise CorruptTaskError(key, f"unknown task state {name!r}")
         return decoding.task_info(
-            q, tid, TaskState(name), msg, result, decoding.number(score), time.time()
+            q, tid, TaskState(name), msg, result, decoding.number(score), time.time(), since
         )
 
     def delete_task(self, queue: str, task_id: str) -> None:

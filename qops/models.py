@@ -110,6 +110,8 @@ class TaskInfo(_JSONModel):
     """An active task whose lease expired: its worker is gone and recovery is due."""
     corrupt: str = ""
     """Why the stored message could not be decoded; empty for a sound task."""
+    pending_since: datetime | None = None
+    """When a pending task became pending (enqueued, forwarded or run); None otherwise."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from qops.errors import (
 )
 from qops.inspection import reading
 from qops.inspector import Inspector
-from qops.models import TaskState
+from qops.models import TaskState, utc_from_unix
 from qops.storage import keys, wire
 from tests.redis_server import free_port
 from tests.seed import put, put_many
@@ -250,6 +250,25 @@ def test_pending_pages_next_to_run_first(insp: Inspector, client: Client) -> Non
     assert (first.type, first.payload, first.queue) == ("email", b'{"n":0}', Q)
     assert first.next_process_at is not None
     assert abs(first.next_process_at.timestamp() - time.time()) < 5
+
+
+def test_pending_tasks_carry_when_they_became_pending(
+    insp: Inspector, client: Client, r: redis.Redis
+) -> None:
+    before = time.time()
+    pending = client.enqueue("email", {}, queue=Q)
+    later = client.enqueue("email", {}, queue=Q, process_in=60)
+    ns = int(r.hget(keys.task(Q, pending.id), "pending_since") or 0)
+    got = insp.get_task(Q, pending.id)
+    assert got.pending_since == utc_from_unix(ns / 1e9)
+    assert insp.list_tasks(Q, "pending")[0].pending_since == got.pending_since
+    assert before - 1 <= got.pending_since.timestamp() <= time.time() + 1
+    assert insp.get_task(Q, later.id).pending_since is None
+    assert insp.list_tasks(Q, "scheduled")[0].pending_since is None
+    r.hset(keys.task(Q, pending.id), "pending_since", "soon")  # unreadable: unknown
+    assert insp.get_task(Q, pending.id).pending_since is None
+    r.hdel(keys.task(Q, pending.id), "pending_since")
+    assert insp.list_tasks(Q, "pending")[0].pending_since is None
 
 
 def test_zset_states_ordered_by_score(insp: Inspector, r: redis.Redis) -> None:

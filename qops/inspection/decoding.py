@@ -44,6 +44,12 @@ def moment(seconds: float) -> datetime | None:
         return None
 
 
+def from_unix_ns(value: Any) -> datetime | None:
+    """A unix-nanoseconds field such as ``pending_since``; None when absent or malformed."""
+    ns = number(value)
+    return None if ns is None else moment(ns / 1e9)
+
+
 def timestamp(msg: Any, field: str) -> datetime | None:
     """A google.protobuf.Timestamp field; None when unset or Go's zero time."""
     if not msg.HasField(field):
@@ -60,11 +66,13 @@ def task_info(
     result: bytes | None,
     score: float | None,
     now: float,
+    since: bytes | None = None,
 ) -> TaskInfo:
     """The task stored under ``task_id``; raises CorruptTaskError when ``msg`` is unreadable.
 
-    ``score`` is the scheduled or retry time, or the lease expiry of an active task. The id
-    and queue are those the task is stored under, which address every operation on it.
+    ``score`` is the scheduled or retry time, or the lease expiry of an active task;
+    ``since`` the hash's ``pending_since`` field (unix ns), kept for a pending task only. The
+    id and queue are those the task is stored under, which address every operation on it.
     """
     m = wire.decode_task(msg, keys.task(queue, task_id))
     next_at: datetime | None = None
@@ -93,6 +101,7 @@ def task_info(
         result=result,
         # No lease at all is as orphaned as an expired one: nothing will ever recover it.
         is_orphaned=state is TaskState.ACTIVE and (score is None or score <= now),
+        pending_since=from_unix_ns(since) if state is TaskState.PENDING else None,
     )
 
 
@@ -105,12 +114,13 @@ def listed_task(
     score: float | None,
     problem: str,
     now: float,
+    since: bytes | None = None,
 ) -> TaskInfo:
     """Like `task_info`, but an unreadable task comes back with ``corrupt`` set instead."""
     try:
         if problem:
             raise CorruptTaskError(keys.task(queue, task_id), problem)
-        return task_info(queue, task_id, state, msg, result, score, now)
+        return task_info(queue, task_id, state, msg, result, score, now, since)
     except CorruptTaskError as exc:
         return TaskInfo(
             id=task_id,

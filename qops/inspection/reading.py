@@ -70,8 +70,8 @@ class _Reply:
 
 def _reply(src: Source, raw: list[Any], now: float) -> _Reply:
     tasks = []
-    for i in range(2, len(raw), 5):
-        task_id, msg, result, score, problem = raw[i : i + 5]
+    for i in range(2, len(raw), 6):
+        task_id, msg, result, score, problem, since = raw[i : i + 6]
         tasks.append(
             listed_task(
                 src.queue,
@@ -82,6 +82,7 @@ def _reply(src: Source, raw: list[Any], now: float) -> _Reply:
                 number(score),
                 text(problem) if problem else "",
                 now,
+                since,
             )
         )
     return _Reply(int(raw[0]), int(raw[1]), tasks)

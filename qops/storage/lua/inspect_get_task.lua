@@ -5,8 +5,9 @@
 -- KEYS[4] -> asynq:{q}:lease
 -- ARGV[1] -> task id
 -- Returns: nil when the key does not exist; {0, type} when it is not a hash; else
---          {1, msg, state, result, score} where score is the scheduled or retry time, or the
---          lease expiry of an active task (false if none)
+--          {1, msg, state, result, score, since} where score is the scheduled or retry time,
+--          or the lease expiry of an active task (false if none), and since the hash's
+--          pending_since field (unix ns; false when absent)
 local kind = redis.call("TYPE", KEYS[1])["ok"]
 if kind == "none" then
     return nil
@@ -14,7 +15,7 @@ end
 if kind ~= "hash" then
     return {0, kind}
 end
-local fields = redis.call("HMGET", KEYS[1], "msg", "state", "result")
+local fields = redis.call("HMGET", KEYS[1], "msg", "state", "result", "pending_since")
 local state = fields[2]
 local score = false
 if state == "scheduled" then
@@ -24,4 +25,4 @@ elseif state == "retry" then
 elseif state == "active" then
     score = redis.call("ZSCORE", KEYS[4], ARGV[1])
 end
-return {1, fields[1], state, fields[3], score}
+return {1, fields[1], state, fields[3], score, fields[4]}

@@ -13,11 +13,12 @@
 -- ARGV[6] -> matching tasks to pass over before collecting (page offset)
 -- ARGV[7] -> matching tasks to collect; reading stops once that many are collected
 -- ARGV[8] -> "1" to give each task its lease expiry as score (active tasks)
--- Returns: {read, passed, id, msg, result, score, problem, id, msg, ...}
+-- Returns: {read, passed, id, msg, result, score, problem, since, id, msg, ...}
 --          read: positions read (fewer than ARGV[4] at the end of the container or when the
 --          page is full); passed: matching tasks passed over; per collected task its hash's
---          msg and result (false when absent), its score (false when none), and problem:
---          false, or the error met reading the hash. Ids whose hash is gone are left out.
+--          msg and result (false when absent), its score (false when none), problem:
+--          false, or the error met reading the hash, and since: its pending_since field
+--          (unix ns; false when absent). Ids whose hash is gone are left out.
 local start, window = tonumber(ARGV[3]), tonumber(ARGV[4])
 local prefix, skip, want = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
 
@@ -44,12 +45,12 @@ for i, id in ipairs(ids) do
     end
     read = i
     local key = ARGV[2] .. id
-    local msg, result, problem = false, false, false
-    local fields = redis.pcall("HMGET", key, "msg", "result")
+    local msg, result, problem, since = false, false, false, false
+    local fields = redis.pcall("HMGET", key, "msg", "result", "pending_since")
     if fields.err then
         problem = fields.err
     else
-        msg, result = fields[1], fields[2]
+        msg, result, since = fields[1], fields[2], fields[3]
     end
     local exists = problem or msg or result or redis.call("EXISTS", key) == 1
     if exists and (prefix == "" or (msg and string.sub(msg, 1, #prefix) == prefix)) then
@@ -66,6 +67,7 @@ for i, id in ipairs(ids) do
             out[#out + 1] = result
             out[#out + 1] = score
             out[#out + 1] = problem
+            out[#out + 1] = since
         end
     end
 end
