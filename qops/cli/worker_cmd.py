@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import sys
@@ -295,11 +296,10 @@ def worker(
     # Without -v or --log-level no log line says the worker started: one line does.
     announce = log_level is None and not verbose and not SETTINGS.quiet
     if processes == 1:
-        _check(settings)
-        if metrics_port is not None:
-            _check_port(metrics_bind, metrics_port)
-        if announce:
-            _announce(settings, processes)
+        # The worker process loads the handlers (exit 2), reaches Redis (exit 4) and binds its
+        # metrics port before it says it started: checking here as well would load the
+        # application twice and hold the CLI's memory at the same time.
+        settings = dataclasses.replace(settings, announce=announce)
         sys.stdout.flush()
         sys.stderr.flush()
         # Become the worker process: the same pid and exit code, without the CLI's modules in
@@ -321,63 +321,14 @@ def _check(settings: Settings) -> None:
         broker.close()
 
 
-def _check_port(bind: str, port: int) -> None:
-    """Fail here, before saying the worker started, when its metrics port cannot be bound.
-
-    The worker process binds it right after; this binds it the same way and lets it go.
-    """
-    import socket
-
-    family = socket.AF_INET6 if ":" in bind else socket.AF_INET
-    try:
-        with socket.socket(family, socket.SOCK_STREAM) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            probe.bind((bind, port))
-    except OSError as exc:
-        raise _cannot_listen(bind, port, exc) from None
-
-
 def _cannot_listen(bind: str, port: int, exc: OSError) -> typer.Exit:
     return fail(f"cannot listen on {bind}:{port}: {exc.strerror or exc}")
-
-
-def _announce(settings: Settings, processes: int) -> None:
-    """One line on stderr saying what the worker serves (a JSON object with --log-format json)."""
-    from qops.connection import mask_url
-    from qops.worker.logs import JsonFormatter
-
-    opts = settings.options
-    queues = ",".join(f"{q}={w}" for q, w in opts["queues"].items())
-    strict = " (strict)" if opts["strict_priority"] else ""
-    per = " per process" if processes > 1 else ""
-    pid = f"pid {os.getpid()}" + (" (supervisor)" if processes > 1 else "")
-    url = mask_url(settings.redis_url)
-    message = (
-        f"qops worker: {pid}, queues {queues}{strict}, concurrency {opts['concurrency']}{per}, "
-        f"{processes} process{'es' if processes > 1 else ''}, Redis {url} "
-        "(-v logs every task; Ctrl-C stops)"
-    )
-    if settings.log_format != LogFormat.JSON:
-        print(message, file=sys.stderr, flush=True)
-        return
-    fields = {
-        "event": "starting",
-        "queues": opts["queues"],
-        "strict_priority": opts["strict_priority"],
-        "concurrency": opts["concurrency"],
-        "processes": processes,
-        "redis": url,
-    }
-    record = logging.makeLogRecord(
-        {"name": log.name, "levelno": logging.INFO, "levelname": "INFO", "msg": message, **fields}
-    )
-    print(JsonFormatter().format(record), file=sys.stderr, flush=True)
 
 
 def _supervise(
     settings: Settings, processes: int, port: int | None, bind: str, announce: bool
 ) -> None:
-    from qops.worker.entry import child_command, child_env, configure_logging
+    from qops.worker.entry import announce_start, child_command, child_env, configure_logging
     from qops.worker.supervisor import Supervisor
 
     # Check once here rather than in every child.
@@ -386,7 +337,7 @@ def _supervise(
     env = child_env(settings)
     if port is None:
         if announce:
-            _announce(settings, processes)
+            announce_start(settings, processes)
         raise typer.Exit(Supervisor(child_command(), processes, env).run())
     from qops.metrics.worker_metrics import SharedMetrics
 
@@ -395,7 +346,7 @@ def _supervise(
     except OSError as exc:
         raise _cannot_listen(bind, port, exc) from None
     if announce:
-        _announce(settings, processes)
+        announce_start(settings, processes)
     metrics.start()
     log.info("serving worker metrics on %s", metrics.server.url)
     try:

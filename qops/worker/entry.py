@@ -45,6 +45,8 @@ class Settings:
     metrics_bind: str = "127.0.0.1"
     metrics_shared: bool = False
     """Record metrics into the supervisor's ``PROMETHEUS_MULTIPROC_DIR``; it serves them."""
+    announce: bool = False
+    """Say in one line on stderr that the worker started, once it is ready to serve."""
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -118,23 +120,75 @@ def main() -> int:
 
 
 def _serve(settings: Settings) -> int:
-    if not settings.metrics:
-        return settings.worker().run()
-    from qops.metrics.worker_metrics import PrometheusObserver, standalone_server
+    observer = None
+    if settings.metrics:
+        from qops.metrics.worker_metrics import PrometheusObserver
 
-    if settings.metrics_shared:
-        return settings.worker(PrometheusObserver(registry=None)).run()
-    worker = settings.worker(PrometheusObserver())
-    assert settings.metrics_port is not None
-    try:
-        server = standalone_server(settings.metrics_bind, settings.metrics_port)
-    except OSError as exc:
-        where = f"{settings.metrics_bind}:{settings.metrics_port}"
-        print(f"qops: error: cannot listen on {where}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_FAILED
+        observer = (
+            PrometheusObserver(registry=None) if settings.metrics_shared else PrometheusObserver()
+        )
+    worker = settings.worker(observer)
+    _ping(settings.redis_url)
+    server = None
+    if settings.metrics_port is not None:
+        from qops.metrics.worker_metrics import standalone_server
+
+        try:
+            server = standalone_server(settings.metrics_bind, settings.metrics_port)
+        except OSError as exc:
+            where = f"{settings.metrics_bind}:{settings.metrics_port}"
+            print(f"qops: error: cannot listen on {where}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_FAILED
+    if settings.announce:
+        announce_start(settings, processes=1)
+    if server is None:
+        return worker.run()
     server.start()
     log.info("serving worker metrics on %s", server.url, extra={"metrics": server.url})
     try:
         return worker.run()
     finally:
         server.shutdown()
+
+
+def _ping(url: str) -> None:
+    """Reach Redis once before saying the worker started; unreachable Redis exits 4."""
+    from qops.storage.broker import Broker
+
+    broker = Broker.from_url(url, socket_timeout=5.0)
+    try:
+        broker.ping()
+    finally:
+        broker.close()
+
+
+def announce_start(settings: Settings, processes: int) -> None:
+    """One line on stderr saying what the worker serves (a JSON object with JSON logs)."""
+    from qops.connection import mask_url
+
+    opts = settings.options
+    queues = ",".join(f"{q}={w}" for q, w in opts["queues"].items())
+    strict = " (strict)" if opts["strict_priority"] else ""
+    per = " per process" if processes > 1 else ""
+    pid = f"pid {os.getpid()}" + (" (supervisor)" if processes > 1 else "")
+    url = mask_url(settings.redis_url)
+    message = (
+        f"qops worker: {pid}, queues {queues}{strict}, concurrency {opts['concurrency']}{per}, "
+        f"{processes} process{'es' if processes > 1 else ''}, Redis {url} "
+        "(-v logs every task; Ctrl-C stops)"
+    )
+    if settings.log_format != "json":
+        print(message, file=sys.stderr, flush=True)
+        return
+    fields = {
+        "event": "starting",
+        "queues": opts["queues"],
+        "strict_priority": opts["strict_priority"],
+        "concurrency": opts["concurrency"],
+        "processes": processes,
+        "redis": url,
+    }
+    record = logging.makeLogRecord(
+        {"name": log.name, "levelno": logging.INFO, "levelname": "INFO", "msg": message, **fields}
+    )
+    print(logs.JsonFormatter().format(record), file=sys.stderr, flush=True)
