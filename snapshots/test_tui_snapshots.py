@@ -22,8 +22,8 @@ SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40"
 SnapCompare = Callable[..., bool]
 
 
-def fake_app(*, read_only: bool = False) -> QopsApp:
-    fake = FakeSource()
+def fake_app(*, read_only: bool = False, empty: bool = False) -> QopsApp:
+    fake = FakeSource(empty=empty)
     app = QopsApp(fake, refresh=2.0, read_only=read_only, clock=lambda: fake.now)
     app.animation_level = "none"
     return app
@@ -77,6 +77,10 @@ def run(steps: Callable[[Any], Awaitable[None]]) -> Callable[[Any], Awaitable[No
 @pytest.mark.parametrize("size", SIZES)
 def test_overview(snap_compare: SnapCompare, size: tuple[int, int]) -> None:
     assert snap_compare(fake_app(), terminal_size=size, run_before=run(warm_up))
+
+
+def test_overview_of_an_empty_redis(snap_compare: SnapCompare) -> None:
+    assert snap_compare(fake_app(empty=True), terminal_size=(80, 24), run_before=run(settle))
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -134,6 +138,14 @@ def test_confirm_delete_all(snap_compare: SnapCompare, size: tuple[int, int]) ->
         await press(pilot, "D")
 
     assert snap_compare(fake_app(), terminal_size=size, run_before=run(steps))
+
+
+def test_confirm_delete_all_typed_wrong(snap_compare: SnapCompare) -> None:
+    async def steps(pilot: Any) -> None:
+        await queue_screen(pilot, "webhooks", "archived")
+        await press(pilot, "D", "y", "enter")
+
+    assert snap_compare(fake_app(), terminal_size=(80, 24), run_before=run(steps))
 
 
 def test_read_only_queue(snap_compare: SnapCompare) -> None:

@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import io
 import os
+import re
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
+from rich.console import Console
+from textual.widgets import Static
 
 import qops
 from qops.inspector import Inspector
@@ -24,7 +28,7 @@ from qops.tui.screens.overview import TOTAL, OverviewScreen
 from qops.tui.screens.queue import QueueScreen
 from qops.tui.screens.servers import ServersScreen
 from qops.tui.screens.task import TaskScreen
-from qops.tui.source import RedisSource
+from qops.tui.source import FakeSource, RedisSource
 from qops.tui.widgets.live_table import LiveTable
 from qops.tui.widgets.status import Link, StatusBar
 from tests.helpers import async_wait_for
@@ -218,6 +222,7 @@ async def test_pages_filters_and_state_tabs(seeded: str) -> None:
         assert {t.type for t in screen.tasks} == {"sms:send"}
         await pilot.press("slash", *'"n":3', "enter")
         await until(pilot, lambda: table(app, "#tasks").row_count == 1)
+        assert "1 of 5 rows on this page" in str(screen.pager_line.render())
         await pilot.press("escape")  # clears both filters
         await until(pilot, lambda: len(screen.tasks) == 50 and screen.task_type is None)
 
@@ -233,7 +238,7 @@ async def test_retry_a_task_after_confirming(seeded: str, r: redis.Redis) -> Non
         await select_task(pilot, RETRY)
         await pilot.press("r")
         dialog = await confirm_dialog(pilot)
-        assert "Retry" in dialog.change.title and "1 retry task" in dialog.change.title
+        assert dialog.change.title == "Retry this task awaiting retry now?"
         await pilot.press("y")
         await until(pilot, lambda: state_of(r, "default", RETRY) == "pending")
         assert r.zscore(keys.retry("default"), RETRY) is None
@@ -301,9 +306,14 @@ async def test_bulk_changes_name_the_count_and_apply(
         await pilot.press(key)
         dialog = await confirm_dialog(pilot)
         assert f"{before} {state.value} task" in dialog.change.title
-        assert dialog.focused is not None
-        assert dialog.focused.id == ("yes" if key == "R" else "no")
-        await pilot.press("y")
+        # Confirmed only by typing the count: a reflexive y or enter changes nothing.
+        assert dialog.focused is dialog.typed and dialog.yes.disabled
+        await pilot.press("y", "enter")
+        await until(pilot, lambda: "No match" in str(dialog.prompt.render()))
+        assert app.screen is dialog and not check(r)
+        await pilot.press("backspace", *str(before))
+        assert not dialog.yes.disabled
+        await pilot.press("enter")
         await until(pilot, lambda: check(r))
         await until(pilot, lambda: table(app, "#tasks").row_count == 0)
 
@@ -485,12 +495,18 @@ async def test_refresh_interval_keys(seeded: str) -> None:
         assert "every 1s" in str(app.screen.query_one("#status").render())
 
 
-async def test_an_empty_redis_says_there_are_no_queues_yet(redis_url: str) -> None:
+async def test_an_empty_redis_says_how_to_get_a_queue(redis_url: str) -> None:
     app = make_app(redis_url)
-    async with running(app) as pilot:
-        summary = app.screen.query_one("#summary")
-        await until(pilot, lambda: "no queues yet" in str(summary.render()))
-        assert table(app, "#queues").row_count == 0
+    async with running(app, size=(80, 24)) as pilot:
+        hint = app.screen.query_one("#empty-hint")
+        await until(pilot, lambda: hint.display)
+        text = str(hint.render())
+        assert "No queues yet" in text and "qops enqueue" in text and "qops demo" in text
+        assert hint.region.height >= 8  # on screen at 80x24, not cut to one line
+        assert not table(app, "#queues").display
+        qops.Client(redis_url).enqueue("x", {}, queue="first")
+        await until(pilot, lambda: has_row(app, "#queues", "first"))
+        assert table(app, "#queues").display and not hint.display
 
 
 async def test_run_a_scheduled_task_now(seeded: str, r: redis.Redis) -> None:
@@ -500,7 +516,7 @@ async def test_run_a_scheduled_task_now(seeded: str, r: redis.Redis) -> None:
         await select_task(pilot, SCHEDULED)
         await pilot.press("r")
         dialog = await confirm_dialog(pilot)
-        assert dialog.change.title == "Run now: 1 scheduled task?"
+        assert dialog.change.title == "Run this scheduled task now?"
         assert dialog.focused is not None and dialog.focused.id == "yes"
         await pilot.press("enter")
         await until(pilot, lambda: state_of(r, "default", SCHEDULED) == "pending")
@@ -600,3 +616,89 @@ async def test_1_and_2_go_to_the_overview_and_the_servers_from_every_screen(seed
         await until(pilot, lambda: isinstance(app.screen, HelpScreen))
         await pilot.press("1")
         await at_root(OverviewScreen)
+
+
+def rendered(renderable: Any, width: int = 120) -> str:
+    console = Console(width=width, record=True, file=io.StringIO())
+    console.print(renderable)
+    return console.export_text()
+
+
+async def test_pending_tasks_show_how_long_they_have_waited(seeded: str) -> None:
+    app = make_app(seeded)
+    async with running(app) as pilot:
+        screen = await open_queue(pilot, "emails")
+        await until(pilot, lambda: len(screen.tasks) == 50)
+        task = screen.tasks[0]
+        assert task.pending_since is not None
+        assert re.fullmatch(r"\d+s", cell(app, "#tasks", task.id, "age"))
+        await select_task(pilot, task.id)
+        await pilot.press("enter")
+        await until(pilot, lambda: getattr(app.screen, "shown", None) is not None)
+        assert isinstance(app.screen, TaskScreen) and app.screen.shown is not None
+        meta = rendered(app.screen.meta(app.screen.shown))
+        assert re.search(r"Next run +now \(pending\)", meta)
+        assert re.search(r"Pending since +\d+s ago  \(20\d\d-", meta)
+        assert "0s ago" not in meta.split("Pending since")[0]
+
+
+async def test_latency_is_a_dash_when_nothing_is_pending(seeded: str) -> None:
+    with Inspector(seeded) as inspector:
+        infos = {q.queue: q for q in inspector.queue_infos()}
+    idle = next(name for name, q in infos.items() if q.pending == 0)
+    app = make_app(seeded)
+    async with running(app) as pilot:
+        await until(pilot, lambda: has_row(app, "#queues", idle))
+        assert cell(app, "#queues", idle, "latency") == "-"
+        assert cell(app, "#queues", "emails", "latency") != "-"
+        screen = await open_queue(pilot, idle)
+        await until(pilot, lambda: "latency -" in str(screen.summary_line.render()))
+
+
+async def test_help_lists_each_key_once_and_says_how_to_close(seeded: str) -> None:
+    app = make_app(seeded)
+    async with running(app) as pilot:
+        await until(pilot, lambda: has_row(app, "#queues", "live"))
+        for opener in ("question_mark", "f1"):
+            await pilot.press(opener)
+            await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+            text = "".join(
+                rendered(w.content) for w in app.screen.query(Static) if w.content is not None
+            )
+            assert "esc, ? or q closes" in text
+            assert len(re.findall(r"^\s*2\s+Servers", text, re.M)) == 1
+            assert len(re.findall(r"^\s*1\s+Queues", text, re.M)) == 1
+            await pilot.press("escape")
+            await until(pilot, lambda: isinstance(app.screen, OverviewScreen))
+
+
+async def test_a_bulk_change_with_nothing_left_to_change_says_so(
+    seeded: str, r: redis.Redis
+) -> None:
+    app = make_app(seeded)
+    async with running(app) as pilot:
+        screen = await open_queue(pilot, "default", TaskState.ARCHIVED)
+        await select_task(pilot, ARCHIVED)
+        await pilot.press("F")  # freeze: the screen still counts the archived task
+        with Inspector(seeded) as inspector:
+            inspector.delete_all("default", TaskState.ARCHIVED)
+        await pilot.press("D")
+        message = "No archived tasks in 'default' now: nothing to do."
+        await until(pilot, lambda: message in messages(app))
+        assert app.screen is screen
+
+
+async def test_a_typed_count_may_carry_thousands_separators() -> None:
+    fake = FakeSource()
+    app = RecordingApp(fake, refresh=2.0, clock=lambda: fake.now)
+    async with running(app, size=(80, 24)) as pilot:
+        screen = await open_queue(pilot, "webhooks", TaskState.ARCHIVED)
+        await until(pilot, lambda: len(screen.tasks) == 50)
+        await pilot.press("D")
+        dialog = await confirm_dialog(pilot)
+        await pilot.press(*"4,510", "enter")  # one off: refused
+        await until(pilot, lambda: "No match" in str(dialog.prompt.render()))
+        assert not any(call[0] == "delete_all" for call in fake.calls)
+        await pilot.press("backspace", "backspace", *"11", "enter")
+        await until(pilot, lambda: ("delete_all", "webhooks", TaskState.ARCHIVED, "") in fake.calls)
+        await until(pilot, lambda: app.screen is screen)

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from qops.models import QueueInfo, TaskState
+from qops.models import QueueInfo, TaskInfo, TaskState
 from qops.tui import fmt, health
-from qops.tui.changes import Kind, for_queue_pause, for_state, for_task, verb
+from qops.tui.changes import Kind, for_queue_pause, for_state, for_task, nothing_to_do, verb
 from qops.tui.source import FAKE_NOW, FakeSource
 
 T0 = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
@@ -101,13 +101,15 @@ def test_changes_name_what_changes_and_apply_to_the_source() -> None:
     fake = FakeSource()
     task = fake.list_tasks("webhooks", TaskState.RETRY, page=1, page_size=1, task_type=None)[0]
     retry = for_task(Kind.RUN, task)
-    assert retry.title == "Retry: 1 retry task?" and not retry.destructive
+    assert retry.title == "Retry this task awaiting retry now?" and not retry.destructive
+    assert retry.action == "Retry now" and not retry.typed
     assert retry.apply(fake) == f"Task {task.id} moved to pending."
     delete_all = for_state(Kind.DELETE, "webhooks", TaskState.ARCHIVED, 4511)
-    assert delete_all.title == "Delete: 4,511 archived tasks in 'webhooks'?"
+    assert delete_all.title == "Delete 4,511 archived tasks in 'webhooks'?"
     assert "cannot be undone" in delete_all.detail and delete_all.destructive
     assert delete_all.action == "Delete 4,511"
-    delete_all.apply(fake)
+    assert delete_all.typed == "4511"  # bulk changes are confirmed by typing the count
+    assert delete_all.apply(fake) == "4,511 archived tasks in 'webhooks' deleted."
     pause = for_queue_pause("reports", paused=True)
     assert pause.title == "Resume queue 'reports'?"
     assert pause.apply(fake) == "Queue 'reports' resumed."
@@ -118,6 +120,52 @@ def test_changes_name_what_changes_and_apply_to_the_source() -> None:
     ]
     assert verb(Kind.RUN, TaskState.SCHEDULED) == "Run now"
     assert verb(Kind.CANCEL, TaskState.ACTIVE) == "Cancel"
+
+
+@pytest.mark.parametrize(
+    ("change", "title"),
+    [
+        ((Kind.RUN, TaskState.ARCHIVED, 1), "Retry 1 archived task in 'q'?"),
+        ((Kind.RUN, TaskState.RETRY, 2), "Retry 2 tasks awaiting retry in 'q' now?"),
+        ((Kind.RUN, TaskState.SCHEDULED, 1), "Run 1 scheduled task in 'q' now?"),
+        ((Kind.ARCHIVE, TaskState.PENDING, 3), "Archive 3 pending tasks in 'q'?"),
+        ((Kind.DELETE, TaskState.RETRY, 1), "Delete 1 task awaiting retry in 'q'?"),
+    ],
+)
+def test_bulk_questions_fit_the_state_and_the_count(
+    change: tuple[Kind, TaskState, int], title: str
+) -> None:
+    kind, state, n = change
+    assert for_state(kind, "q", state, n).title == title
+    assert "(s)" not in for_state(kind, "q", state, n).detail
+
+
+def test_single_task_questions_and_nothing_to_do() -> None:
+    fake = FakeSource()
+
+    def first(queue: str, state: TaskState) -> TaskInfo:
+        return fake.list_tasks(queue, state, page=1, page_size=1, task_type=None)[0]
+
+    archived = for_task(Kind.RUN, first("webhooks", TaskState.ARCHIVED))
+    assert (archived.title, archived.action) == ("Retry this archived task?", "Retry")
+    scheduled = for_task(Kind.RUN, first("default", TaskState.SCHEDULED))
+    assert (scheduled.title, scheduled.action) == ("Run this scheduled task now?", "Run now")
+    cancel = for_task(Kind.CANCEL, first("default", TaskState.ACTIVE))
+    assert cancel.title == "Cancel this active task?" and cancel.destructive
+    assert (
+        nothing_to_do("q", TaskState.RETRY) == "No tasks awaiting retry in 'q' now: nothing to do."
+    )
+    assert (
+        nothing_to_do("q", TaskState.ARCHIVED, "email")
+        == "No archived tasks of type 'email' in 'q' now: nothing to do."
+    )
+
+
+def test_latency_is_a_dash_when_nothing_waits() -> None:
+    assert fmt.latency(info(pending=0, latency=0.0)) == "-"
+    assert fmt.latency(info(pending=3, latency=75.0)) == "1m15s"
+    assert fmt.waited(None, T0.timestamp()) == "-"
+    assert fmt.waited(T0 - timedelta(seconds=65), T0.timestamp()) == "1m05s"
 
 
 def test_the_fake_source_is_fixed() -> None:

@@ -281,21 +281,25 @@ class QopsApp(App[None]):
 
         self.push_screen(ConfirmScreen(change), answered)
 
-    def confirm_later(self, build: Callable[[DataSource], Change]) -> None:
-        """`confirm` a change whose description needs Redis (e.g. a fresh count)."""
+    def confirm_later(self, build: Callable[[DataSource], Change | str]) -> None:
+        """`confirm` a change whose description needs Redis (e.g. a fresh count); ``build``
+        returns a message instead when there turns out to be nothing to change."""
         if self.read_only:
             self.refuse_read_only()
             return
         self._build(build)
 
     @work(thread=True, group="change", exit_on_error=False)
-    def _build(self, build: Callable[[DataSource], Change]) -> None:
+    def _build(self, build: Callable[[DataSource], Change | str]) -> None:
         try:
             change = build(self.source)
         except QopsError as exc:
             self._from_thread(self._report, str(exc), "error")
             return
-        self._from_thread(self.confirm, change)
+        if isinstance(change, str):
+            self._from_thread(self._report, change, "warning")
+        else:
+            self._from_thread(self.confirm, change)
 
     @work(thread=True, group="change", exit_on_error=False)
     def _apply(self, change: Change) -> None:
@@ -306,7 +310,7 @@ class QopsApp(App[None]):
         self._from_thread(self._report, message, severity)
 
     def _report(self, message: str, severity: str) -> None:
-        title = "Done" if severity == "information" else "Failed"
+        title = {"information": "Done", "warning": "Nothing changed"}.get(severity, "Failed")
         self.notify(message, title=title, severity=severity)  # type: ignore[arg-type]
         self.refresh_now()
 

@@ -42,14 +42,33 @@ DESTRUCTIVE = frozenset({Kind.ARCHIVE, Kind.DELETE, Kind.CANCEL})
 
 
 def verb(kind: Kind, state: TaskState) -> str:
+    """The button label: ``Run now``, ``Retry now`` (retry), ``Retry`` (archived), ``Delete``."""
     if kind is Kind.RUN:
-        return "Retry" if state in RETRIED else "Run now"
+        if state is S.ARCHIVED:
+            return "Retry"
+        return "Retry now" if state is S.RETRY else "Run now"
     return kind.value.capitalize()
 
 
-def _tasks(n: int, state: TaskState | None = None) -> str:
-    what = f"{state.value} task" if state is not None else "task"
-    return f"{n:,} {what}" + ("" if n == 1 else "s")
+def tasks(n: int, state: TaskState) -> str:
+    """``1 archived task``, ``45 archived tasks``, ``2 tasks awaiting retry``."""
+    noun = "task" if n == 1 else "tasks"
+    if state is S.RETRY:
+        return f"{n:,} {noun} awaiting retry"
+    return f"{n:,} {state.value} {noun}"
+
+
+def _this(state: TaskState) -> str:
+    return "this task awaiting retry" if state is S.RETRY else f"this {state.value} task"
+
+
+def question(kind: Kind, state: TaskState, what: str) -> str:
+    """``Retry 3 archived tasks?``, ``Run this scheduled task now?``: the verb fits the state."""
+    if kind is Kind.RUN:
+        if state is S.ARCHIVED:
+            return f"Retry {what}?"
+        return f"Retry {what} now?" if state is S.RETRY else f"Run {what} now?"
+    return f"{kind.value.capitalize()} {what}?"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +76,12 @@ class Change:
     """One confirmed-before-applied change.
 
     Attributes:
-        title: the question, e.g. ``Delete 45 retry tasks?``.
+        title: the question, e.g. ``Delete 45 archived tasks in 'default'?``.
         detail: what changes, where, and whether it can be undone.
         action: the label of the confirming button.
         destructive: when true the dialog focuses "No".
         apply: makes the change; returns the message to show afterwards.
+        typed: when set, the operator confirms by typing it (bulk changes type the count).
     """
 
     title: str
@@ -69,6 +89,7 @@ class Change:
     action: str
     destructive: bool
     apply: Callable[[DataSource], str]
+    typed: str = ""
 
 
 _OUTCOME = {
@@ -101,7 +122,7 @@ def for_task(kind: Kind, task: TaskInfo) -> Change:
         return f"Task {task.id} {_OUTCOME[kind]}."
 
     return Change(
-        title=f"{label}: 1 {task.state.value} task?",
+        title=question(kind, task.state, _this(task.state)),
         detail=f"Task {task.id} ({task.type}) in queue {task.queue!r} {_EFFECT[kind]}",
         action=label,
         destructive=kind in DESTRUCTIVE,
@@ -112,7 +133,10 @@ def for_task(kind: Kind, task: TaskInfo) -> Change:
 def for_state(
     kind: Kind, queue: str, state: TaskState, count: int, task_type: str | None = None
 ) -> Change:
-    """A change to every task of ``state`` in ``queue`` (of ``task_type`` when given)."""
+    """A change to every task of ``state`` in ``queue`` (of ``task_type`` when given).
+
+    It touches many tasks at once, so it is confirmed by typing ``count``, as the title says.
+    """
     label = verb(kind, state)
     which = f" of type {task_type!r}" if task_type else ""
 
@@ -123,15 +147,23 @@ def for_state(
             Kind.DELETE: source.delete_all,
         }[kind]
         done = fn(queue, state, task_type=task_type)
-        return f"{_tasks(done, state).capitalize()}{which} in {queue!r} {_OUTCOME[kind]}."
+        return f"{tasks(done, state)}{which} in {queue!r} {_OUTCOME[kind]}."
 
+    every = "Every task awaiting retry" if state is S.RETRY else f"Every {state.value} task"
     return Change(
-        title=f"{label}: {_tasks(count, state)} in {queue!r}?",
-        detail=f"Every {state.value} task{which} in queue {queue!r} ({count:,}) {_EFFECT[kind]}",
+        title=question(kind, state, f"{tasks(count, state)}{which} in {queue!r}"),
+        detail=f"{every}{which} in queue {queue!r} ({count:,}) {_EFFECT[kind]}",
         action=f"{label} {count:,}",
         destructive=kind in DESTRUCTIVE,
         apply=apply,
+        typed=str(count),
     )
+
+
+def nothing_to_do(queue: str, state: TaskState, task_type: str | None = None) -> str:
+    """What a bulk change says when a fresh count finds no task to change."""
+    which = f" of type {task_type!r}" if task_type else ""
+    return f"No {tasks(0, state).removeprefix('0 ')}{which} in {queue!r} now: nothing to do."
 
 
 def _paused(source: DataSource, queue: str, paused: bool) -> str:

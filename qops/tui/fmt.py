@@ -6,7 +6,7 @@ import contextlib
 import json
 from datetime import datetime
 
-from qops.models import TaskInfo
+from qops.models import QueueInfo, TaskInfo
 
 
 def count(n: int) -> str:
@@ -47,6 +47,11 @@ def duration(seconds: float) -> str:
     return f"{d}d{h}h"
 
 
+def latency(q: QueueInfo) -> str:
+    """How long the oldest pending task has waited; ``-`` when nothing waits, as in the CLI."""
+    return duration(q.latency) if q.pending and q.latency > 0 else "-"
+
+
 def ago(t: datetime | None, now: float) -> str:
     """``5s ago`` or ``in 3m00s`` relative to the unix time ``now``; ``-`` when unset."""
     if t is None:
@@ -55,6 +60,11 @@ def ago(t: datetime | None, now: float) -> str:
     if delta >= 0:
         return f"{duration(delta)} ago"
     return f"in {duration(-delta)}"
+
+
+def waited(t: datetime | None, now: float) -> str:
+    """How long since ``t`` (``3m05s``); ``-`` when unknown."""
+    return "-" if t is None else duration(now - t.timestamp())
 
 
 def percent(ratio: float) -> str:

@@ -126,7 +126,7 @@ _ERRORS = (
 )
 # queue -> (pending, active, scheduled, retry, archived, completed, aggregating, paused)
 _QUEUES: dict[str, tuple[int, int, int, int, int, int, int, bool]] = {
-    "critical": (12, 3, 0, 1, 0, 240, 0, False),
+    "critical": (0, 3, 0, 1, 0, 240, 0, False),
     "default": (1_234_567, 6, 312, 45, 17, 5_210, 8, False),
     "emails": (8_420, 0, 64, 230, 1_020, 0, 0, False),
     "reports": (73, 0, 12, 0, 3, 88, 0, True),
@@ -149,7 +149,8 @@ def _frame(now: float, i: int, last: int) -> list[QueueInfo]:
         wave = (i * 7 + n * 3) % 11
         processed = 0 if name == "emails" else i * (40 + 9 * n) + wave * 5
         failed = 2 * max(0, i - 19) ** 2 if name == "webhooks" else (i + n) // 4
-        latency = {"emails": 95.0 + 2 * i, "default": 0.8 + wave / 10, "reports": 3600.0}
+        latency = {"emails": 95.0 + 2 * i, "default": 40.0 + wave, "reports": 3600.0}
+        latency |= {"critical": 0.4, "webhooks": 12.0 + wave}
         out.append(
             QueueInfo(
                 queue=name,
@@ -180,13 +181,15 @@ class FakeSource:
 
     Each `queue_infos` call returns the next of ``frames`` refreshes (then the last again),
     so a few refreshes give the throughput chart and the trouble markers something to show.
+    With ``empty`` there are no queues and no servers, as on a fresh Redis.
     """
 
     label = "redis://redis.example:6379/0"
 
-    def __init__(self, now: float = FAKE_NOW, frames: int = 30) -> None:
+    def __init__(self, now: float = FAKE_NOW, frames: int = 30, *, empty: bool = False) -> None:
         self.now = now
-        self.frames = [_frame(now, i, frames - 1) for i in range(frames)]
+        self.empty = empty
+        self.frames = [[] if empty else _frame(now, i, frames - 1) for i in range(frames)]
         self.calls: list[tuple[str, ...]] = []
         self._served = 0
 
@@ -229,7 +232,13 @@ class FakeSource:
             next_process_at=_at(next_at) if next_at is not None else None,
             headers={"trace-id": f"{i:016x}"},
             result=b'{"ok": true}' if state is TaskState.COMPLETED else None,
+            pending_since=self._pending_since(queue, i) if state is TaskState.PENDING else None,
         )
+
+    def _pending_since(self, queue: str, i: int) -> datetime:
+        # The next task to run has waited as long as the queue's latency says; later ones less.
+        info = next(q for q in self.frames[-1] if q.queue == queue)
+        return _at(self.now - info.latency * 20 / (20 + i))
 
     def _total(self, queue: str, state: TaskState) -> int:
         info = next(q for q in self.frames[0] if q.queue == queue)
@@ -256,6 +265,8 @@ class FakeSource:
         raise TaskNotFoundError(queue, task_id)
 
     def servers(self) -> list[ServerInfo]:
+        if self.empty:
+            return []
         out = []
         for n, (host, queues) in enumerate(
             (

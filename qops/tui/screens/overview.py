@@ -74,6 +74,7 @@ class OverviewScreen(DataScreen[dict[str, str]]):
         # Built here, not looked up: bindings are checked while the screen is composed.
         self.table = LiveTable(COLUMNS, id="queues")
         self.summary_line = Static(id="summary")
+        self.empty_hint = Static(id="empty-hint")
         self.throughput = Throughput(self.qops.health_capacity, self.qops.refresh_interval)
 
     def crumb(self) -> str:
@@ -82,6 +83,7 @@ class OverviewScreen(DataScreen[dict[str, str]]):
     def compose(self) -> ComposeResult:
         yield self.status_bar()
         yield self.summary_line
+        yield self.empty_hint
         yield self.table
         yield self.throughput
         yield Footer()
@@ -105,6 +107,25 @@ class OverviewScreen(DataScreen[dict[str, str]]):
         h = self.qops.health
         self.throughput.show(list(h.processed), list(h.failed))
         self.summary_line.update(self.summary(queues))
+        # Until the first poll answers, an empty table only means "not read yet".
+        empty = not queues and self.qops.link.updated_at is not None
+        self.empty_hint.display = empty
+        self.table.display = not empty
+        if empty:
+            self.empty_hint.update(self.hint())
+
+    def hint(self) -> Content:
+        """What to do on a Redis without queues: the dashboard fills in by itself."""
+        return Content.assemble(
+            ("No queues yet", "bold"),
+            f" on {self.qops.source.label}. A queue appears with its first task, e.g.\n\n",
+            ('  qops enqueue email:send -p \'{"to": "ada@example.com"}\'', "bold"),
+            "\n      a task for queue default (-q names another queue)\n",
+            ("  qops demo", "bold"),
+            "\n      sample tasks of every kind, and a worker that runs them\n\n",
+            "Give them the same --redis-url or --profile as this dashboard;\n"
+            "it shows the queues at its next refresh.",
+        )
 
     def summary(self, queues: list[QueueInfo]) -> Content:
         parts = [self.qops.source.label]
@@ -116,7 +137,7 @@ class OverviewScreen(DataScreen[dict[str, str]]):
         if queues:
             parts.append(f"{len(queues)} queue" + ("" if len(queues) == 1 else "s"))
         elif self.qops.link.updated_at is not None:
-            parts.append("no queues yet: they appear with their first task")
+            parts.append("no queues yet")
         label = SORTS[self.sort_index][0]
         parts.append(f"sort: {label} {'▼' if self.descending else '▲'}")
         return Content(" " + " · ".join(parts))
@@ -137,7 +158,7 @@ class OverviewScreen(DataScreen[dict[str, str]]):
         level_color = {"warn": colors["warning"], "bad": f"bold {colors['error']}"}
         rate = Text(fmt.percent(q.error_rate), style=level_color.get(level, ""))
         slow = q.latency >= health.LATENCY_WARN
-        latency = Text(fmt.duration(q.latency), style=colors["warning"] if slow else "")
+        latency = Text(fmt.latency(q), style=colors["warning"] if slow else "")
         cells: dict[str, str | Text] = {
             "queue": Text(q.queue, style="bold"),
             "status": status,
@@ -179,7 +200,7 @@ class OverviewScreen(DataScreen[dict[str, str]]):
             "queue": Text("TOTAL", style="bold"),
             "status": Text(f"{paused} paused" if paused else "", style="bold"),
             "error_rate": Text(fmt.percent(failed / processed if processed else 0.0), "bold"),
-            "latency": Text(fmt.duration(max(q.latency for q in queues)), style="bold"),
+            "latency": Text(fmt.latency(max(queues, key=lambda q: q.latency)), style="bold"),
             "memory": Text(fmt.size(sum(q.memory_usage for q in queues)), style="bold"),
         }
         return TOTAL, cells

@@ -15,7 +15,17 @@ from textual.widgets import DataTable, Footer, Input, Static, Tab, Tabs
 from qops.errors import QueueNotFoundError
 from qops.models import QueueInfo, TaskInfo, TaskState, WorkerInfo
 from qops.tui import fmt
-from qops.tui.changes import ALL, ONE, RETRIED, Kind, for_queue_pause, for_state, for_task
+from qops.tui.changes import (
+    ALL,
+    ONE,
+    RETRIED,
+    Change,
+    Kind,
+    for_queue_pause,
+    for_state,
+    for_task,
+    nothing_to_do,
+)
 from qops.tui.screens.base import DataScreen
 from qops.tui.source import DataSource
 from qops.tui.widgets.live_table import Column, LiveTable, Row
@@ -42,7 +52,14 @@ def columns_for(state: TaskState) -> list[Column]:
     wide = Column("payload", "Payload", min_width=160)
     later = Column("retries", "Retries", numeric=True, min_width=100)
     return {
-        S.PENDING: [_ID, _TYPE, _PAYLOAD, later, Column("error", "Last error", min_width=140)],
+        S.PENDING: [
+            _ID,
+            _TYPE,
+            Column("age", "Waiting", numeric=True),
+            _PAYLOAD,
+            later,
+            Column("error", "Last error", min_width=140),
+        ],
         S.ACTIVE: [
             _ID,
             _TYPE,
@@ -72,7 +89,12 @@ class Page:
 
 
 class QueueScreen(DataScreen[Page]):
-    """The tasks of one queue. Text filters match within the page; type filters ask Redis."""
+    """The tasks of one queue, a page at a time.
+
+    ``/`` filters the rows of the page on screen (paging on keeps the filter); a search of
+    every page would read the whole state on each refresh. ``t`` asks Redis for one task
+    type, over all pages.
+    """
 
     HELP_TITLE = "Queue"
     CHANGES: ClassVar[frozenset[str]] = frozenset(
@@ -86,7 +108,7 @@ class QueueScreen(DataScreen[Page]):
         Binding("p", "page(-1)", "Previous page", group=PAGE, id="prev-page"),
         Binding("left_square_bracket,h", "state(-1)", "Previous state", group=TAB, id="prev-state"),
         Binding("right_square_bracket,l", "state(1)", "Next state", group=TAB, id="next-state"),
-        Binding("slash", "filter('text')", "Filter", key_display="/", id="filter-text"),
+        Binding("slash", "filter('text')", "Filter page", key_display="/", id="filter-text"),
         Binding("t", "filter('type')", "Type filter", id="filter-type"),
         Binding("r", "run", "Run now", id="run"),
         Binding("r", "retry", "Retry", id="retry"),
@@ -196,6 +218,8 @@ class QueueScreen(DataScreen[Page]):
             )
         elif self.state is S.COMPLETED:
             age = fmt.ago(t.completed_at, now)
+        elif self.state is S.PENDING:
+            age = fmt.waited(t.pending_since, now)
         else:
             age = fmt.ago(t.last_failed_at, now)
         return t.id, {
@@ -226,7 +250,7 @@ class QueueScreen(DataScreen[Page]):
         return Content.assemble(
             f" {info.queue} · ",
             state,
-            f" · size {fmt.count(info.size)} · latency {fmt.duration(info.latency)}"
+            f" · size {fmt.count(info.size)} · latency {fmt.latency(info)}"
             f" · today {fmt.count(info.processed)} processed, {fmt.count(info.failed)} failed"
             f" ({fmt.percent(info.error_rate)}) · {fmt.size(info.memory_usage)}",
         )
@@ -242,7 +266,9 @@ class QueueScreen(DataScreen[Page]):
         if self.task_type:
             parts.append(f"type = {self.task_type}")
         if self.text_filter:
-            parts.append(f"text “{self.text_filter}”: {shown or 0} of {fetched or 0} on this page")
+            parts.append(
+                f"filter “{self.text_filter}”: {shown or 0} of {fetched or 0} rows on this page"
+            )
         return Content(" " + " · ".join(parts))
 
     # -- navigation -----------------------------------------------------------------------
@@ -310,7 +336,7 @@ class QueueScreen(DataScreen[Page]):
         self.filter_mode = mode
         box = self.filter_box
         box.placeholder = (
-            "text in id, type, payload or error (this page); enter applies, esc clears"
+            "filter this page: text in id, type, payload or error; enter applies, esc clears"
             if mode == "text"
             else "exact task type, e.g. email:send (asks Redis); enter applies, esc clears"
         )
@@ -361,15 +387,14 @@ class QueueScreen(DataScreen[Page]):
 
     def change_all(self, kind: Kind) -> None:
         queue, state, task_type = self.queue, self.state, self.task_type
-        self.qops.confirm_later(
-            lambda source: for_state(
-                kind,
-                queue,
-                state,
-                source.count_tasks(queue, state, task_type=task_type),
-                task_type,
-            )
-        )
+
+        def build(source: DataSource) -> Change | str:
+            count = source.count_tasks(queue, state, task_type=task_type)
+            if not count:
+                return nothing_to_do(queue, state, task_type)
+            return for_state(kind, queue, state, count, task_type)
+
+        self.qops.confirm_later(build)
 
     def action_run(self) -> None:
         self.change_one(Kind.RUN)

@@ -17,11 +17,13 @@ from textual.content import Content
 from textual.widgets import Footer, Static
 
 from qops.errors import TaskNotFoundError
-from qops.models import TaskInfo, iso
+from qops.models import TaskInfo, TaskState, iso
 from qops.tui import fmt
 from qops.tui.changes import ONE, RETRIED, Kind, for_task
 from qops.tui.screens.base import DataScreen
 from qops.tui.source import DataSource
+
+S = TaskState
 
 # Past this many bytes a payload is shown cut, so a huge blob cannot stall the screen.
 SHOW_LIMIT = 64 * 1024
@@ -126,6 +128,12 @@ class TaskScreen(DataScreen[TaskInfo | None]):
             return "-"
         return f"{fmt.ago(t, self.qops.clock())}  ({iso(t)})"
 
+    def timing(self, t: TaskInfo) -> list[tuple[str, str | Text]]:
+        """When it runs: a pending task runs as soon as a worker takes it, so its age is news."""
+        if t.state is not S.PENDING:
+            return [("Next run", self.when(t.next_process_at))]
+        return [("Next run", "now (pending)"), ("Pending since", self.when(t.pending_since))]
+
     def meta(self, t: TaskInfo) -> Table:
         colors = self.qops.palette()
         grid = Table.grid(padding=(0, 2))
@@ -142,7 +150,7 @@ class TaskScreen(DataScreen[TaskInfo | None]):
             ("Type", fmt.printable(t.type)),
             ("State", state),
             ("Retried", f"{t.retried} of {t.max_retry}"),
-            ("Next run", self.when(t.next_process_at)),
+            *self.timing(t),
             ("Last failed", self.when(t.last_failed_at)),
             ("Timeout", fmt.duration(t.timeout) if t.timeout else "-"),
             ("Deadline", self.when(t.deadline)),
