@@ -14,6 +14,7 @@ import pytest
 
 from qops.models import TaskState
 from qops.tui.app import QopsApp
+from qops.tui.screens.confirm import ConfirmScreen
 from qops.tui.screens.queue import QueueScreen
 from qops.tui.source import FakeSource
 from qops.tui.widgets.live_table import LiveTable
@@ -53,6 +54,14 @@ async def press(pilot: Any, *keys: str) -> None:
 async def select(pilot: Any, selector: str, row: str) -> None:
     table = pilot.app.screen.query_one(selector, LiveTable)
     table.move_cursor(row=table.get_row_index(row))
+    await settle(pilot)
+
+
+async def still_cursor(pilot: Any) -> None:
+    """Stop the dialog's text cursor blinking, so the screenshot never catches it hidden."""
+    screen = pilot.app.screen
+    assert isinstance(screen, ConfirmScreen)
+    screen.typed.cursor_blink = False
     await settle(pilot)
 
 
@@ -136,6 +145,7 @@ def test_confirm_delete_all(snap_compare: SnapCompare, size: tuple[int, int]) ->
     async def steps(pilot: Any) -> None:
         await queue_screen(pilot, "webhooks", "archived")
         await press(pilot, "D")
+        await still_cursor(pilot)
 
     assert snap_compare(fake_app(), terminal_size=size, run_before=run(steps))
 
@@ -144,6 +154,7 @@ def test_confirm_delete_all_typed_wrong(snap_compare: SnapCompare) -> None:
     async def steps(pilot: Any) -> None:
         await queue_screen(pilot, "webhooks", "archived")
         await press(pilot, "D", "y", "enter")
+        await still_cursor(pilot)
 
     assert snap_compare(fake_app(), terminal_size=(80, 24), run_before=run(steps))
 

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import redis
 from rich.console import Console
+from textual.app import App
 from textual.widgets import Static
 
 import qops
@@ -28,7 +29,7 @@ from qops.tui.screens.overview import TOTAL, OverviewScreen
 from qops.tui.screens.queue import QueueScreen
 from qops.tui.screens.servers import ServersScreen
 from qops.tui.screens.task import TaskScreen
-from qops.tui.source import FakeSource, RedisSource
+from qops.tui.source import FAKE_NOW, FakeSource, RedisSource
 from qops.tui.widgets.live_table import LiveTable
 from qops.tui.widgets.status import Link, StatusBar
 from tests.helpers import async_wait_for
@@ -523,20 +524,18 @@ async def test_run_a_scheduled_task_now(seeded: str, r: redis.Redis) -> None:
         assert r.zscore(keys.scheduled("default"), SCHEDULED) is None
 
 
-async def test_a_status_bar_can_be_shown_before_it_is_mounted_and_after_it_is_gone(
-    redis_url: str,
-) -> None:
-    app = make_app(redis_url)
-    async with running(app) as pilot:
-        link = Link("redis://example:6379/0", 2.0, updated_at=app.clock() - 3)
+async def test_a_status_bar_can_be_shown_before_it_is_mounted_and_after_it_is_gone() -> None:
+    now = FAKE_NOW
+    link = Link("redis://example:6379/0", 2.0, updated_at=now - 3)
+    async with App[None]().run_test() as pilot:  # no status tick to write over the bar
         bar = StatusBar("qops › test")
-        bar.show(link, app.clock())  # not composed: nothing to query, yet it must not fail
-        await app.screen.mount(bar)
+        bar.show(link, now)  # not composed: nothing to query, yet it must not fail
+        await pilot.app.screen.mount(bar)
         await pilot.pause()
         assert "updated 3s ago" in str(bar.query_one("#status").render())
         await bar.remove()
         link.error, link.failures = "connection refused", 1
-        bar.show(link, app.clock())  # gone from the screen: still no error
+        bar.show(link, now)  # gone from the screen: still no error
         assert "Redis unreachable" in str(bar._status.render())
 
 
