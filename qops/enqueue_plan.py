@@ -64,8 +64,9 @@ class PreparedTask:
     def info(self) -> TaskInfo:
         t = self.task
         next_at: datetime | None = None
+        since: datetime | None = None
         if self.state is TaskState.PENDING:
-            next_at = datetime.fromtimestamp(self.now, UTC)
+            next_at = since = datetime.fromtimestamp(self.now, UTC)
         elif self.state is TaskState.SCHEDULED:
             next_at = t.process_at
         return TaskInfo(
@@ -82,6 +83,7 @@ class PreparedTask:
             retention=int(t.retention),
             next_process_at=next_at,
             headers=dict(t.headers),
+            pending_since=since,
         )
 
     def call(self) -> Call:

@@ -37,6 +37,7 @@ def test_enqueue_pending_defaults(client: Client, r: redis.Redis) -> None:
     assert info.max_retry == 25
     assert info.timeout == 1800
     assert info.next_process_at is not None
+    assert info.pending_since == info.next_process_at
     msg = _msg(r, "default", info.id)
     assert (msg.type, msg.payload, msg.retry, msg.timeout) == (
         "email:send",
@@ -114,6 +115,7 @@ def test_group_goes_to_aggregating(client: Client, r: redis.Redis) -> None:
     info = client.enqueue("agg", b"1", group="batch")
     assert info.state is TaskState.AGGREGATING
     assert info.next_process_at is None
+    assert info.pending_since is None
     assert r.zscore("asynq:{default}:g:batch", info.id) is not None
     assert r.smembers("asynq:{default}:groups") == {b"batch"}
     assert r.hget(f"asynq:{{default}}:t:{info.id}", "group") == b"batch"
