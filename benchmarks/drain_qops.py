@@ -8,6 +8,9 @@ alone it starts a private redis-server and prints the figures, measured as in
 ``benchmarks/drain.py``: under ``benchmarks/.venv-bench`` (``benchmarks/venvs.py``).
 
     python benchmarks/drain_qops.py [--n 20000] [--samples 500] [--concurrency 10]
+
+It also measures the latency of tasks from a producer that does not publish on the wake
+channel, as Go Asynq's client does not: the idle worker then finds them by its fallback poll.
 """
 
 from __future__ import annotations
@@ -19,10 +22,14 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import time
+import uuid
+
 import redis
 
 from benchmarks.peers import _common
 from qops import Client, Inspector, Task
+from qops.storage import keys, wire
 
 APP = "benchmarks.drain_qops_app:handlers"
 NOOP = "bench:noop"
@@ -87,6 +94,33 @@ def latency(redis_url: str, samples: int, timeout: float = 120) -> dict[str, Any
         return _common.latency(redis_url, samples, _argv(redis_url, 10), send, timeout)
 
 
+def latency_unannounced(redis_url: str, samples: int, timeout: float = 120) -> dict[str, Any]:
+    """`latency` for tasks written as Go Asynq's client writes them: the same hash and LPUSH,
+    but no publish on the wake channel, so the idle worker finds them by its fallback poll.
+    """
+    r = redis.Redis.from_url(redis_url)
+    r.sadd(keys.ALL_QUEUES, QUEUE)
+
+    def send(sent: float) -> None:
+        task_id = str(uuid.uuid4())
+        msg = wire.encode(
+            wire.TaskMessage(
+                type=STAMP, payload=repr(sent).encode(), id=task_id, queue=QUEUE, retry=25,
+                timeout=1800,
+            )
+        )  # fmt: skip
+        pipe = r.pipeline(transaction=True)
+        pipe.hset(
+            keys.task(QUEUE, task_id),
+            mapping={"msg": msg, "state": "pending", "pending_since": time.time_ns()},
+        )
+        pipe.lpush(keys.pending(QUEUE), task_id)
+        pipe.execute()
+
+    r.delete(_common.LATENCY_KEY)
+    return _common.latency(redis_url, samples, _argv(redis_url, 10), send, timeout)
+
+
 def main() -> None:
     import argparse
 
@@ -125,6 +159,18 @@ def main() -> None:
             )
         else:
             print(f"latency: {lat}")
+        go_samples = min(args.samples, 200)
+        go = _harness.measure(
+            url, _harness.QOPS, modules, "latency_unannounced", [url, go_samples], LATENCY_TIMEOUT
+        )
+        if isinstance(go, dict):
+            print(
+                f"latency, producer that does not publish (as Go Asynq's client), "
+                f"{go['samples']} samples: p50 {go['p50_ms']:.2f} ms, p99 {go['p99_ms']:.2f} ms, "
+                f"mean {go['mean_ms']:.2f} ms"
+            )
+        else:
+            print(f"latency, producer that does not publish: {go}")
 
 
 if __name__ == "__main__":

@@ -377,5 +377,6 @@ def latency(
     return {
         "p50_ms": percentile(values, 50) * 1000,
         "p99_ms": percentile(values, 99) * 1000,
+        "mean_ms": sum(values) / len(values) * 1000 if values else 0.0,
         "samples": len(values),
     }
