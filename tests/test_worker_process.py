@@ -67,7 +67,7 @@ def test_sigterm_requeues_unfinished_tasks_at_the_head(
     p.send_signal(signal.SIGTERM)
     assert p.wait(20) == 0
     _, err = p.communicate()
-    assert "requeueing 4 unfinished task(s)" in err
+    assert "requeueing 4 unfinished tasks" in err
     pending = [x.decode() for x in r.lrange(keys.pending("default"), 0, -1)]
     assert sorted(pending) == sorted(ids)
     # RPOPLPUSH takes from the right: the requeued tasks are the next ones to run.

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from qops.cli.common import SETTINGS, command, program, stdout_is_terminal
-from qops.cli.output import Column, plural, print_table
+from qops.cli.output import Column, print_table
+from qops.wording import plural
 
 if TYPE_CHECKING:
     from rich.console import RenderableType

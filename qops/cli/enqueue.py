@@ -11,9 +11,9 @@ from typing import IO, TYPE_CHECKING, Annotated, Any
 import typer
 
 from qops.cli.common import EXIT_FAILED, SETTINGS, command
-from qops.cli.output import plural
 from qops.cli.taskspec import build_task, flag_name
 from qops.errors import InvalidInputError, QopsError
+from qops.wording import plural
 
 if TYPE_CHECKING:
     from qops.client import Client

@@ -82,11 +82,6 @@ FLEX_MIN = 12
 # -- value formatting --------------------------------------------------------------------
 
 
-def plural(n: int, word: str, words: str | None = None) -> str:
-    """``1 task``, ``2 tasks`` (``words`` for an irregular plural)."""
-    return f"{n} {word if n == 1 else words or word + 's'}"
-
-
 def ago(t: datetime | None, now: datetime | None = None) -> str:
     """``5 minutes ago`` / ``in 5 minutes`` style, ``-`` when unset."""
     import humanize

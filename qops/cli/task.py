@@ -29,7 +29,6 @@ from qops.cli.output import (
     emit,
     emit_record,
     iso,
-    plural,
     since,
 )
 from qops.cli.params import (
@@ -43,6 +42,7 @@ from qops.cli.params import (
     YesOpt,
 )
 from qops.models import TaskInfo, TaskState
+from qops.wording import plural
 
 if TYPE_CHECKING:
     from qops.inspector import Inspector

@@ -27,11 +27,12 @@ import typer
 from qops.cli.common import EXIT_FAILED, SETTINGS, command
 from qops.cli.durations import parse_time
 from qops.cli.enqueue import enqueue_chunks, open_lines
-from qops.cli.output import plural, write_csv, write_jsonl
+from qops.cli.output import write_csv, write_jsonl
 from qops.cli.params import MaybeQueueOpt, QueueOpt, StateOpt, TypeOpt
 from qops.cli.taskspec import build_task, json_bytes
 from qops.errors import InvalidInputError, QopsError, QueueNotFoundError, TaskIdConflictError
 from qops.models import TaskInfo, TaskState, bytes_json
+from qops.wording import plural
 
 if TYPE_CHECKING:
     from qops.task import Task

@@ -22,6 +22,7 @@ from qops.storage import keys
 from qops.storage.accounting import counter_keys, limit_args
 from qops.storage.broker import AsyncBroker, RedisError
 from qops.storage.calls import Arg, Call, cmd, lua
+from qops.wording import plural
 from qops.worker.jobs import Job
 from qops.worker.observer import WorkerObserver
 from qops.worker.waiting import wait_at_most
@@ -206,7 +207,7 @@ class Ledger:
         if isinstance(reply, RedisError):
             # A script error repeats on every try; the recoverer takes these tasks over once
             # their leases lapse, since they are no longer extended.
-            log.error("cannot record the outcome of %d task(s): %s", len(jobs), reply)
+            log.error("cannot record the outcome of %s: %s", plural(len(jobs), "task"), reply)
         elif kind == "ack":
             for job, written in zip(jobs, reply, strict=True):
                 if not written:
@@ -256,8 +257,8 @@ class Ledger:
         self._requeues = [j for j in self._requeues if j.id not in gone]
         self._results = [(j, d) for j, d in self._results if j.id not in gone]
         log.warning(
-            "lease lapsed for %d task(s) (%s); they are left to the recoverer",
-            len(lapsed),
+            "lease lapsed for %s (%s); they are left to the recoverer",
+            plural(len(lapsed), "task"),
             ", ".join(sorted(gone)[:5]),
         )
         if self.observer is not None:

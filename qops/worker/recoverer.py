@@ -32,6 +32,7 @@ from qops.storage.accounting import counter_keys, limit_args
 from qops.storage.broker import AsyncBroker
 from qops.storage.calls import Call, lua
 from qops.task import Duration, Task
+from qops.wording import plural
 from qops.worker.backoff import RetryDelay
 from qops.worker.observer import WorkerObserver
 from qops.worker.options import count, duration
@@ -230,9 +231,9 @@ class Recoverer(Periodic):
                     self.observer.tasks_recovered(queue, outcome, n)
         if done.recovered:
             self.log.warning(
-                "recovered %d task(s) of queue %r whose worker stopped renewing the lease: "
+                "recovered %s of queue %r whose worker stopped renewing the lease: "
                 "%d to retry, %d pending again, %d archived (retries used up)",
-                done.recovered,
+                plural(done.recovered, "task"),
                 queue,
                 done.retried,
                 done.pending,
@@ -247,9 +248,8 @@ class Recoverer(Periodic):
             )
         if done.reclaimed_sets:
             self.log.warning(
-                "%d aggregation set(s) of queue %r passed their deadline; "
-                "their tasks are back in their groups",
-                done.reclaimed_sets,
+                "%s of queue %r passed their deadline; their tasks are back in their groups",
+                plural(done.reclaimed_sets, "aggregation set"),
                 queue,
             )
 

@@ -20,6 +20,7 @@ from qops import connection
 from qops.connection import mask_url
 from qops.errors import ConnectionFailedError, InvalidInputError
 from qops.storage.broker import AsyncBroker, RedisError
+from qops.wording import plural
 from qops.worker.aggregator import Aggregator
 from qops.worker.backoff import RetryDelay, default_retry_delay
 from qops.worker.forwarder import Forwarder
@@ -302,7 +303,7 @@ class Worker:
             idle.cancel()
             now.cancel()
         if processor.running:
-            log.warning("requeueing %d unfinished task(s)", len(processor.running))
+            log.warning("requeueing %s", plural(len(processor.running), "unfinished task"))
         await processor.abort_all()
 
     def _maintenance(self, broker: AsyncBroker) -> list[_Loop]:
